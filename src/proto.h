@@ -62,7 +62,7 @@ struct proto_reader;
 struct proto_reader *proto_reader_new(void);
 /* Appends n bytes of handler output. */
 void proto_reader_feed(struct proto_reader *r, const char *p, size_t n);
-/* Next complete line (or, at eof, the unterminated rest): 1 and *line/*n/*cut set, else 0. */
+/* Next complete line (or, at eof, the unterminated rest): 1 and line, n, cut set, else 0. */
 int proto_reader_next(struct proto_reader *r, int eof, const char **line, size_t *n, int *cut);
 void proto_reader_free(struct proto_reader *r);
 

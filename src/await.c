@@ -1,0 +1,346 @@
+/* await: result requests that wait for their job to end.  See await.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "await.h"
+#include "conf.h"
+#include "http.h"
+#include "jobid.h"
+#include "log.h"
+#include "loop.h"
+#include "proto.h"
+#include "runner.h"
+#include "store.h"
+#include "view.h"
+#include "xmem.h"
+
+#define AWAIT_BATCH 1000
+#define AWAIT_REAP_MS 5000
+
+/* One request waiting for its job to end. */
+struct waiter {
+	struct http_req *req;
+	char id[JOBID_LEN + 1];
+	char name[PROTO_MAX_ID + 1];	/* artifact, or "" for the result itself */
+	struct waiter *next;
+};
+
+struct await {
+	const struct config *cfg;
+	struct store *st;
+	int64_t cursor, data_version;
+	long long last_reap_ms;
+	struct waiter *waiters;
+};
+
+/* Sends an artifact file of an ended job. */
+static void
+await_artifact(struct await *a, struct http_req *r, const struct job *j,
+    const char *name)
+{
+	char *ctype = NULL, *path = NULL, *hdr, chunk[65536];
+	struct stat sb;
+	ssize_t n;
+	int fd = -1;
+
+	if (strcmp(j->state, "succeeded") != 0) {
+		char *msg = xasprintf("the job %s%s%s", j->state, j->error ? ": " : "",
+		    j->error ? j->error : "");
+		http_error(r, 404, msg);
+		free(msg);
+		return;
+	}
+	if (store_artifact_get(a->st, j->id, name, &ctype) != 0) {
+		http_error(r, 404, "the job has no file of that name");
+		return;
+	}
+	path = xasprintf("%s/%s/%s", a->cfg->spool, j->id, name);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		http_error(r, 404, "the job's file is gone (cleaned up?)");
+		goto out;
+	}
+	hdr = xasprintf("Content-Length: %lld\r\nCache-Control: private, max-age=3600\r\n"
+	    "X-Content-Type-Options: nosniff\r\n", (long long)sb.st_size);
+	http_start(r, 200, ctype, hdr);
+	free(hdr);
+	while ((n = read(fd, chunk, sizeof chunk)) > 0) {
+		if (http_write(r, chunk, (size_t)n) != 0)
+			break;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	free(ctype);
+}
+
+/* Writes the result part of the HTML page: the image, a summary table or the JSON. */
+static void
+await_html_result(struct http_req *r, const char *result)
+{
+	struct json_object *o = json_tokener_parse(result), *v;
+	char *esc;
+
+	if (o != NULL && json_object_object_get_ex(o, "img", &v) &&
+	    json_object_is_type(v, json_type_string)) {
+		esc = http_html_escape(json_object_get_string(v));
+		http_printf(r, "<p><img src=\"%s\" alt=\"the result\"></p>\n", esc);
+		free(esc);
+	}
+	if (o != NULL && json_object_object_get_ex(o, "summary", &v) &&
+	    json_object_is_type(v, json_type_object)) {
+		http_printf(r, "<table>\n");
+		json_object_object_foreach(v, key, val) {
+			char *k = http_html_escape(key);
+
+			esc = http_html_escape(json_object_get_string(val));
+			http_printf(r, "<tr><th>%s</th><td>%s</td></tr>\n", k, esc);
+			free(k);
+			free(esc);
+		}
+		http_printf(r, "</table>\n");
+	}
+	esc = http_html_escape(o != NULL ? json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PRETTY) : result);
+	http_printf(r, "<details><summary>Result as JSON</summary><pre>%s</pre></details>\n", esc);
+	free(esc);
+	json_object_put(o);
+}
+
+/* Sends the HTML page of an ended job. */
+static void
+await_html(struct http_req *r, const struct job *j)
+{
+	char *type = http_html_escape(j->type), *err;
+
+	http_start(r, 200, "text/html; charset=utf-8", "Cache-Control: no-store\r\n");
+	http_printf(r, "<!doctype html>\n<html lang=\"en\"><meta charset=\"utf-8\">\n"
+	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+	    "<title>%s job: %s</title>\n<h1>%s job %s</h1>\n<p>State: <strong>%s</strong></p>\n",
+	    type, j->state, type, j->id, j->state);
+	if (j->result != NULL)
+		await_html_result(r, j->result);
+	if (j->error != NULL) {
+		err = http_html_escape(j->error);
+		http_printf(r, "<p>Error:</p>\n<pre>%s</pre>\n", err);
+		free(err);
+	}
+	http_printf(r, "</html>\n");
+	free(type);
+}
+
+/* Answers a request for an ended job. */
+static void
+await_answer(struct await *a, struct http_req *r, const struct job *j,
+    const char *name)
+{
+	char *json;
+
+	if (*name != '\0') {
+		await_artifact(a, r, j, name);
+		return;
+	}
+	if (http_wants_html(r)) {
+		await_html(r, j);
+		return;
+	}
+	json = view_state(j);
+	http_start(r, 200, "application/json", "Cache-Control: no-store\r\n");
+	http_printf(r, "%s\n", json);
+	free(json);
+}
+
+/* Splits "/<id>[/<name>]"; the refusal status with *msg, or 0. */
+static int
+await_check(struct http_req *r, char id[JOBID_LEN + 1], char name[PROTO_MAX_ID + 1],
+    const char **msg)
+{
+	const char *method = http_param(r, "REQUEST_METHOD");
+	const char *path = http_path_info(r);
+
+	if (method == NULL || strcmp(method, "GET") != 0) {
+		*msg = "the result is read with GET";
+		return 405;
+	}
+	if (*path == '/')
+		path++;
+	if (strnlen(path, JOBID_LEN + 1) < JOBID_LEN || !jobid_valid_n(path, JOBID_LEN) ||
+	    (path[JOBID_LEN] != '\0' && path[JOBID_LEN] != '/')) {
+		*msg = "malformed job id (expected 32 lowercase hex digits)";
+		return 400;
+	}
+	memcpy(id, path, JOBID_LEN);
+	id[JOBID_LEN] = '\0';
+	name[0] = '\0';
+	if (path[JOBID_LEN] == '/') {
+		if (!proto_name_valid(path + JOBID_LEN + 1)) {
+			*msg = "malformed file name";
+			return 400;
+		}
+		strcpy(name, path + JOBID_LEN + 1);
+	}
+	return 0;
+}
+
+/* Answers at once if the job has ended, else keeps the request waiting. */
+static int
+await_request(void *ctx, struct http_req *r)
+{
+	struct await *a = ctx;
+	struct waiter *w;
+	struct job j;
+	char id[JOBID_LEN + 1], name[PROTO_MAX_ID + 1];
+	const char *msg = NULL;
+	int status, rc;
+
+	http_drain(r);
+	if ((status = await_check(r, id, name, &msg)) != 0) {
+		http_error(r, status, msg);
+		return 1;
+	}
+	job_init(&j, 0);
+	if ((rc = store_job_get(a->st, id, &j)) != 0 || view_state_final(j.state)) {
+		if (rc == 0)
+			await_answer(a, r, &j, name);
+		else
+			http_error(r, rc == 1 ? 404 : 500, rc == 1 ? "no such job" :
+			    "the job store cannot be read");
+		job_clear(&j);
+		return 1;
+	}
+	job_clear(&j);
+	w = xcalloc(1, sizeof *w);
+	w->req = r;
+	memcpy(w->id, id, sizeof w->id);
+	memcpy(w->name, name, sizeof w->name);
+	w->next = a->waiters;
+	a->waiters = w;
+	r->data = w;
+	return 0;
+}
+
+/* Unlinks and frees a waiter. */
+static void
+await_remove(struct await *a, struct waiter *w)
+{
+	struct waiter **p;
+
+	for (p = &a->waiters; *p != NULL; p = &(*p)->next) {
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	}
+	w->req->data = NULL;
+	free(w);
+}
+
+/* The client gave up waiting. */
+static void
+await_gone(void *ctx, struct http_req *r)
+{
+	if (r->data != NULL)
+		await_remove(ctx, r->data);
+}
+
+/* Answers every waiter of a job that just ended. */
+static void
+await_job_ended(struct await *a, const char *id)
+{
+	struct waiter *w, *next;
+	struct job j;
+
+	job_init(&j, 0);
+	if (store_job_get(a->st, id, &j) != 0)
+		return;
+	for (w = a->waiters; w != NULL; w = next) {
+		next = w->next;
+		if (strcmp(w->id, id) != 0 || w->req->gone)
+			continue;
+		await_answer(a, w->req, &j, w->name);
+		loop_finish(w->req);
+		await_remove(a, w);
+	}
+	job_clear(&j);
+}
+
+/* Tick callback: one event row; only `end` matters here. */
+static int
+await_row(void *ctx, int64_t seq, const char *job_id, const char *kind,
+    const char *json)
+{
+	struct await *a = ctx;
+
+	(void)json;
+	a->cursor = seq;
+	if (strcmp(kind, "end") == 0)
+		await_job_ended(a, job_id);
+	return 0;
+}
+
+/* Milliseconds on a monotonic clock. */
+static long long
+await_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Tick callback: looks for jobs that ended since the last tick. */
+static void
+await_tick(void *ctx)
+{
+	struct await *a = ctx;
+	int64_t version, before;
+	long long now = await_ms();
+
+	if (a->waiters == NULL) {
+		a->data_version = -1;
+		store_max_seq(a->st, &a->cursor);
+		return;
+	}
+	if (now - a->last_reap_ms >= AWAIT_REAP_MS) {
+		a->last_reap_ms = now;
+		store_reap_lost(a->st, RUNNER_STALE_S);
+	}
+	if (store_data_version(a->st, &version) != 0 || version == a->data_version)
+		return;
+	a->data_version = version;
+	do {
+		before = a->cursor;
+		if (store_events_after(a->st, a->cursor, AWAIT_BATCH, await_row, a) != 0)
+			return;
+	} while (a->cursor - before >= AWAIT_BATCH);
+}
+
+struct await *
+await_new(const struct config *cfg, struct store *st)
+{
+	struct await *a = xcalloc(1, sizeof *a);
+
+	a->cfg = cfg;
+	a->st = st;
+	a->data_version = -1;
+	store_max_seq(st, &a->cursor);
+	return a;
+}
+
+void
+await_free(struct await *a)
+{
+	free(a);
+}
+
+const struct loop_ops await_ops = { await_request, await_gone, await_tick };

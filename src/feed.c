@@ -1,0 +1,456 @@
+/* feed: SSE progress streams served from one poll loop.  See feed.h. */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "http.h"
+#include "jobid.h"
+#include "log.h"
+#include "loop.h"
+#include "runner.h"
+#include "sse.h"
+#include "store.h"
+#include "view.h"
+#include "feed.h"
+#include "xmem.h"
+
+#define FEED_BUCKETS 4096
+#define FEED_BATCH 1000		/* event rows per query */
+#define FEED_SCAN_MS 1000	/* heartbeats and lifetimes are checked this often */
+#define FEED_REAP_MS 5000	/* lost workers are looked for this often */
+
+struct watch;
+
+/* One open SSE response. */
+struct stream {
+	struct http_req *req;
+	struct watch *watch;
+	struct stream *next;
+	int64_t last_seq;	/* the largest id this client has */
+	long long opened_ms, last_write_ms;
+	int ending;		/* `end` was sent: finish after this tick */
+};
+
+/* Every open stream of one job. */
+struct watch {
+	char id[JOBID_LEN + 1];
+	struct stream *streams;
+	struct watch *next;
+};
+
+struct feed {
+	const struct config *cfg;
+	struct store *st;
+	int64_t cursor;		/* the largest seq the ticks have read */
+	int64_t data_version;
+	long long last_scan_ms, last_reap_ms;
+	struct watch *buckets[FEED_BUCKETS];
+	int nstreams;
+	struct buf frame;
+};
+
+/* Milliseconds on a monotonic clock. */
+static long long
+feed_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Bucket of a job id (ids are random hex: their first digits are a fine hash). */
+static unsigned
+feed_hash(const char *id)
+{
+	unsigned h = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		h = h * 16 + (unsigned)(id[i] <= '9' ? id[i] - '0' : id[i] - 'a' + 10);
+	return h % FEED_BUCKETS;
+}
+
+/* The watch of a job, or NULL. */
+static struct watch *
+feed_watch_find(struct feed *f, const char *id)
+{
+	struct watch *w;
+
+	for (w = f->buckets[feed_hash(id)]; w != NULL; w = w->next) {
+		if (strcmp(w->id, id) == 0)
+			return w;
+	}
+	return NULL;
+}
+
+/* Adds a stream to its job's watch, creating the watch if needed. */
+static void
+feed_attach(struct feed *f, struct stream *s, const char *id)
+{
+	struct watch *w = feed_watch_find(f, id);
+	unsigned h = feed_hash(id);
+
+	if (w == NULL) {
+		w = xcalloc(1, sizeof *w);
+		memcpy(w->id, id, sizeof w->id);
+		w->next = f->buckets[h];
+		f->buckets[h] = w;
+	}
+	s->watch = w;
+	s->next = w->streams;
+	w->streams = s;
+	f->nstreams++;
+}
+
+/* Removes a stream from its watch (freeing an empty watch) and frees it. */
+static void
+feed_detach(struct feed *f, struct stream *s)
+{
+	struct watch *w = s->watch, **wp;
+	struct stream **sp;
+
+	for (sp = &w->streams; *sp != NULL; sp = &(*sp)->next) {
+		if (*sp == s) {
+			*sp = s->next;
+			break;
+		}
+	}
+	if (w->streams == NULL) {
+		for (wp = &f->buckets[feed_hash(w->id)]; *wp != NULL; wp = &(*wp)->next) {
+			if (*wp == w) {
+				*wp = w->next;
+				break;
+			}
+		}
+		free(w);
+	}
+	s->req->data = NULL;
+	free(s);
+	f->nstreams--;
+}
+
+/* Writes and flushes one event to a stream; -1 if the client is gone. */
+static int
+feed_send(struct feed *f, struct stream *s, int64_t seq, const char *kind,
+    const char *json)
+{
+	buf_reset(&f->frame);
+	if (sse_event(&f->frame, seq, kind, json) != 0) {
+		log_error("event %lld of job %s cannot be framed", (long long)seq,
+		    s->watch ? s->watch->id : "?");
+		return 0;
+	}
+	if (http_write(s->req, f->frame.data, f->frame.len) != 0 ||
+	    http_flush(s->req) != 0)
+		return -1;
+	if (seq > s->last_seq)
+		s->last_seq = seq;
+	s->last_write_ms = feed_ms();
+	if (strcmp(kind, "end") == 0)
+		s->ending = 1;
+	return 0;
+}
+
+/* A stream being brought up to date, with its feed. */
+struct feed_catch_up {
+	struct feed *f;
+	struct stream *s;
+};
+
+/* Catch-up callback: one missed event of this stream's job. */
+static int
+feed_catch_up_row(void *ctx, int64_t seq, const char *job_id, const char *kind,
+    const char *json)
+{
+	struct feed_catch_up *c = ctx;
+
+	(void)job_id;
+	return feed_send(c->f, c->s, seq, kind, json) != 0;
+}
+
+/* Parses the id the client already has: header first, then ?lastEventId=. */
+static int
+feed_last_id(struct http_req *r, int64_t *last, int *have)
+{
+	const char *h = http_param(r, "HTTP_LAST_EVENT_ID");
+	char q[SSE_MAX_ID_LEN + 2];
+
+	*have = 0;
+	if (h == NULL && http_query(r, "lastEventId", q, sizeof q) == 0)
+		h = q;
+	else if (h == NULL && http_param(r, "QUERY_STRING") != NULL &&
+	    strstr(http_param(r, "QUERY_STRING"), "lastEventId=") != NULL)
+		return -1;	/* present but too long or badly encoded */
+	if (h == NULL)
+		return 0;
+	if (sse_parse_id(h, last) != 0)
+		return -1;
+	*have = 1;
+	return 0;
+}
+
+/* Sends the opening of a stream: headers, retry, then state or the missed events. */
+static int
+feed_open(struct feed *f, struct stream *s, const struct job *j, int64_t last,
+    int resume)
+{
+	struct feed_catch_up c = { f, s };
+	char *json;
+	int rc;
+
+	http_start(s->req, 200, "text/event-stream",
+	    "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
+	buf_reset(&f->frame);
+	/* The first body bytes: every front end holds the headers until they come. */
+	sse_retry(&f->frame, f->cfg->retry_ms);
+	if (http_write(s->req, f->frame.data, f->frame.len) != 0)
+		return -1;
+	if (resume) {
+		s->last_seq = last;
+		if (store_job_events(f->st, j->id, last, feed_catch_up_row, &c) != 0)
+			return -1;
+		return s->req->gone ? -1 : http_flush(s->req);
+	}
+	json = view_state(j);
+	rc = feed_send(f, s, j->last_seq, "state", json);
+	free(json);
+	if (rc == 0 && view_state_final(j->state)) {
+		json = view_end(j);
+		rc = feed_send(f, s, j->last_seq, "end", json);
+		free(json);
+	}
+	return rc;
+}
+
+/* Validates the request; the refusal status with *msg, or 0 with the id copied out. */
+static int
+feed_check(struct http_req *r, char id[JOBID_LEN + 1], int64_t *last, int *have,
+    const char **msg)
+{
+	const char *method = http_param(r, "REQUEST_METHOD");
+	const char *path = http_path_info(r);
+
+	if (method == NULL || strcmp(method, "GET") != 0) {
+		*msg = "the progress stream is read with GET";
+		return 405;
+	}
+	if (*path == '/')
+		path++;
+	if (!jobid_valid(path)) {
+		*msg = "malformed job id (expected 32 lowercase hex digits)";
+		return 400;
+	}
+	memcpy(id, path, JOBID_LEN + 1);
+	if (feed_last_id(r, last, have) != 0) {
+		*msg = "malformed Last-Event-ID (expected a non-negative whole number)";
+		return 400;
+	}
+	return 0;
+}
+
+/* Starts a stream for a new request, or answers it at once. */
+static int
+feed_request(void *ctx, struct http_req *r)
+{
+	struct feed *f = ctx;
+	struct stream *s;
+	struct job j;
+	char id[JOBID_LEN + 1];
+	const char *msg = NULL;
+	int64_t last = 0;
+	int have = 0, status, rc;
+
+	http_drain(r);
+	if ((status = feed_check(r, id, &last, &have, &msg)) != 0) {
+		http_error(r, status, msg);
+		return 1;
+	}
+	job_init(&j, 0);
+	rc = store_job_snapshot(f->st, id, &j);
+	if (rc != 0) {
+		http_error(r, rc == 1 ? 404 : 500, rc == 1 ? "no such job" :
+		    "the job store cannot be read");
+		job_clear(&j);
+		return 1;
+	}
+	if (have && last >= j.last_seq && view_state_final(j.state)) {
+		/* Everything including `end` was delivered: 204 stops EventSource. */
+		http_start(r, 204, NULL, "Cache-Control: no-store\r\n");
+		job_clear(&j);
+		return 1;
+	}
+	s = xcalloc(1, sizeof *s);
+	s->req = r;
+	s->opened_ms = feed_ms();
+	/* An id from the future (a reset store?) gets the whole picture again. */
+	rc = feed_open(f, s, &j, last, have && last <= j.last_seq);
+	job_clear(&j);
+	if (rc != 0 || s->ending) {
+		free(s);
+		return 1;
+	}
+	r->data = s;
+	feed_attach(f, s, id);
+	return 0;
+}
+
+/* The client went away: forget its stream. */
+static void
+feed_gone(void *ctx, struct http_req *r)
+{
+	struct feed *f = ctx;
+
+	if (r->data != NULL)
+		feed_detach(f, r->data);
+}
+
+/* Ends a stream from our side (after `end`, or at its maximum age). */
+static void
+feed_close(struct feed *f, struct stream *s)
+{
+	struct http_req *r = s->req;
+
+	feed_detach(f, s);
+	loop_finish(r);
+}
+
+/* Tick callback: one event row for every stream that watches its job. */
+static int
+feed_fan_out(void *ctx, int64_t seq, const char *job_id, const char *kind,
+    const char *json)
+{
+	struct feed *f = ctx;
+	struct watch *w = feed_watch_find(f, job_id);
+	struct stream *s, *next;
+
+	f->cursor = seq;
+	if (w == NULL)
+		return 0;
+	for (s = w->streams; s != NULL; s = next) {
+		next = s->next;
+		if (seq > s->last_seq && feed_send(f, s, seq, kind, json) != 0)
+			s->req->gone = 1;	/* the loop reports it gone */
+	}
+	return 0;
+}
+
+/* Closes streams that sent `end` this tick. */
+static void
+feed_close_ended(struct feed *f)
+{
+	struct watch *w, *wnext;
+	struct stream *s, *snext;
+	int b;
+
+	for (b = 0; b < FEED_BUCKETS; b++) {
+		for (w = f->buckets[b]; w != NULL; w = wnext) {
+			wnext = w->next;
+			for (s = w->streams; s != NULL; s = snext) {
+				snext = s->next;
+				/* feed_close may free w once its last stream goes. */
+				if (s->ending && !s->req->gone)
+					feed_close(f, s);
+			}
+		}
+	}
+}
+
+/* Heartbeats for quiet streams; closes streams at their maximum age. */
+static void
+feed_scan(struct feed *f, long long now)
+{
+	struct watch *w, *wnext;
+	struct stream *s, *snext;
+	int b;
+
+	for (b = 0; b < FEED_BUCKETS; b++) {
+		for (w = f->buckets[b]; w != NULL; w = wnext) {
+			wnext = w->next;
+			for (s = w->streams; s != NULL; s = snext) {
+				snext = s->next;
+				if (s->req->gone)
+					continue;
+				if (now - s->opened_ms >= f->cfg->stream_max_s * 1000LL) {
+					/* The browser reconnects with Last-Event-ID and notices nothing. */
+					feed_close(f, s);
+				} else if (now - s->last_write_ms >= f->cfg->heartbeat_s * 1000LL) {
+					if (http_write(s->req, ": keepalive\n\n", 13) == 0)
+						http_flush(s->req);
+					s->last_write_ms = now;
+				}
+			}
+		}
+	}
+}
+
+/* Reads every new event (if anything was written) and fans it out. */
+static void
+feed_poll_store(struct feed *f)
+{
+	int64_t version, before;
+
+	if (store_data_version(f->st, &version) != 0 || version == f->data_version)
+		return;
+	f->data_version = version;
+	do {
+		before = f->cursor;
+		if (store_events_after(f->st, f->cursor, FEED_BATCH, feed_fan_out, f) != 0)
+			return;
+	} while (f->cursor - before >= FEED_BATCH);
+}
+
+/* Tick callback: fan out new events, then housekeeping. */
+static void
+feed_tick(void *ctx)
+{
+	struct feed *f = ctx;
+	long long now = feed_ms();
+
+	if (f->nstreams == 0) {
+		/* Nobody listens: just keep the cursor current, cheaply. */
+		f->data_version = -1;
+		store_max_seq(f->st, &f->cursor);
+		return;
+	}
+	feed_poll_store(f);
+	feed_close_ended(f);
+	if (now - f->last_scan_ms >= FEED_SCAN_MS) {
+		f->last_scan_ms = now;
+		feed_scan(f, now);
+	}
+	if (now - f->last_reap_ms >= FEED_REAP_MS) {
+		f->last_reap_ms = now;
+		/* A worker killed with -9 writes no `end`; this does, so no stream hangs. */
+		store_reap_lost(f->st, RUNNER_STALE_S);
+	}
+}
+
+struct feed *
+feed_new(const struct config *cfg, struct store *st)
+{
+	struct feed *f = xcalloc(1, sizeof *f);
+
+	f->cfg = cfg;
+	f->st = st;
+	f->data_version = -1;
+	buf_init(&f->frame, 0);
+	store_max_seq(st, &f->cursor);
+	return f;
+}
+
+void
+feed_free(struct feed *f)
+{
+	if (f == NULL)
+		return;
+	buf_free(&f->frame);
+	free(f);
+}
+
+const struct loop_ops feed_ops = { feed_request, feed_gone, feed_tick };

@@ -1,0 +1,293 @@
+/* http: requests over FastCGI or plain CGI, and error answers. */
+#include "config.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "http.h"
+#include "log.h"
+#include "xmem.h"
+
+const char *
+http_param(const struct http_req *r, const char *name)
+{
+	if (r->cgi)
+		return getenv(name);
+	return FCGX_GetParam(name, r->fcgx.envp);
+}
+
+const char *
+http_path_info(const struct http_req *r)
+{
+	const char *p = http_param(r, "PATH_INFO");
+
+	return p != NULL ? p : "";
+}
+
+/* Value of a hex digit, or -1. */
+static int
+http_hex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes a %-encoded value of n bytes into out; -1 if it does not fit or is bad. */
+static int
+http_unescape(const char *s, size_t n, char *out, size_t size)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		int c = (unsigned char)s[i];
+
+		if (c == '+')
+			c = ' ';
+		else if (c == '%') {
+			if (i + 2 >= n)
+				return -1;
+			if (http_hex(s[i + 1]) < 0 || http_hex(s[i + 2]) < 0)
+				return -1;
+			c = http_hex(s[i + 1]) * 16 + http_hex(s[i + 2]);
+			i += 2;
+		}
+		if (o + 1 >= size || c == '\0')
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+int
+http_query(const struct http_req *r, const char *name, char *out, size_t size)
+{
+	const char *q = http_param(r, "QUERY_STRING");
+	size_t len = strlen(name);
+
+	while (q != NULL && *q != '\0') {
+		size_t pair = strcspn(q, "&");
+
+		if (pair > len && strncmp(q, name, len) == 0 && q[len] == '=')
+			return http_unescape(q + len + 1, pair - len - 1, out, size);
+		q += pair;
+		if (*q == '&')
+			q++;
+	}
+	return -1;
+}
+
+/* Position of a media type in the Accept header, or -1. */
+static long
+http_accept_pos(const struct http_req *r, const char *type)
+{
+	const char *accept = http_param(r, "HTTP_ACCEPT");
+	const char *at;
+
+	if (accept == NULL || (at = strcasestr(accept, type)) == NULL)
+		return -1;
+	return at - accept;
+}
+
+int
+http_wants_json(const struct http_req *r)
+{
+	long json = http_accept_pos(r, "application/json");
+	long html = http_accept_pos(r, "text/html");
+
+	return json >= 0 && (html < 0 || json < html);
+}
+
+int
+http_wants_html(const struct http_req *r)
+{
+	return http_accept_pos(r, "text/html") >= 0 && !http_wants_json(r);
+}
+
+ssize_t
+http_read(struct http_req *r, char *p, size_t n)
+{
+	ssize_t got;
+
+	if (!r->cgi)
+		return FCGX_GetStr(p, (int)(n > 65536 ? 65536 : n), r->fcgx.in);
+	do
+		got = read(0, p, n);
+	while (got < 0 && errno == EINTR);
+	return got;
+}
+
+void
+http_drain(struct http_req *r)
+{
+	char tmp[4096];
+
+	while (http_read(r, tmp, sizeof tmp) > 0)
+		;
+}
+
+/* Writes all of p to fd 1 (plain CGI). */
+static int
+http_write_fd(const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(1, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+http_write(struct http_req *r, const void *p, size_t n)
+{
+	int rc;
+
+	if (r->gone)
+		return -1;
+	if (r->cgi)
+		rc = http_write_fd(p, n);
+	else
+		rc = FCGX_PutStr(p, (int)n, r->fcgx.out) == (int)n ? 0 : -1;
+	if (rc != 0)
+		r->gone = 1;
+	return rc;
+}
+
+int
+http_printf(struct http_req *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		return -1;
+	rc = http_write(r, s, strlen(s));
+	free(s);
+	return rc;
+}
+
+int
+http_flush(struct http_req *r)
+{
+	if (r->gone)
+		return -1;
+	if (!r->cgi && FCGX_FFlush(r->fcgx.out) != 0) {
+		r->gone = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+http_fd(const struct http_req *r)
+{
+	return r->cgi ? 1 : r->fcgx.ipcFd;
+}
+
+const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 303: return "See Other";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	case 507: return "Insufficient Storage";
+	default: return "Unknown";
+	}
+}
+
+int
+http_start(struct http_req *r, int status, const char *ctype, const char *extra)
+{
+	if (r->headers_sent) {
+		log_error("headers already sent, cannot send status %d", status);
+		return -1;
+	}
+	r->headers_sent = 1;
+	return http_printf(r, "Status: %d %s\r\n%s%s%s%s\r\n", status,
+	    http_reason(status), ctype ? "Content-Type: " : "", ctype ? ctype : "",
+	    ctype ? "\r\n" : "", extra ? extra : "");
+}
+
+char *
+http_html_escape(const char *s)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '<': buf_adds(&b, "&lt;"); break;
+		case '>': buf_adds(&b, "&gt;"); break;
+		case '&': buf_adds(&b, "&amp;"); break;
+		case '"': buf_adds(&b, "&quot;"); break;
+		case '\'': buf_adds(&b, "&#39;"); break;
+		default: buf_add(&b, s, 1); break;
+		}
+	}
+	return buf_take(&b);
+}
+
+void
+http_error(struct http_req *r, int status, const char *message)
+{
+	const char *extra = status == 503 || status == 429 ?
+	    "Retry-After: 10\r\nCache-Control: no-store\r\n" : "Cache-Control: no-store\r\n";
+	struct json_object *o;
+	char *esc;
+
+	if (r->headers_sent) {
+		log_warn("too late to answer %d: %s", status, message);
+		return;
+	}
+	if (status >= 500)
+		log_error("%d: %s", status, message);
+	if (http_wants_html(r)) {
+		esc = http_html_escape(message);
+		http_start(r, status, "text/html; charset=utf-8", extra);
+		http_printf(r, "<!doctype html>\n<meta charset=\"utf-8\">\n"
+		    "<title>%d %s</title>\n<h1>%d %s</h1>\n<p>%s</p>\n", status,
+		    http_reason(status), status, http_reason(status), esc);
+		free(esc);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_int(status));
+	json_object_object_add(o, "error", json_object_new_string(message));
+	http_start(r, status, "application/json", extra);
+	http_printf(r, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}

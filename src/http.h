@@ -1,0 +1,61 @@
+/*
+ * http: one web request, whether it came over FastCGI or plain CGI.
+ *
+ * The programs never touch libfcgi streams or fd 0/1 directly: they read
+ * parameters, the body and write the response through these functions, so
+ * the same code serves a request from lighttpd's mod_fastcgi, mod_fcgid or
+ * mod_cgi.  A failed write marks the request gone (the client left).
+ *
+ * http_error is the one place a failure becomes an answer: a status and a
+ * message a person can act on, as JSON or HTML depending on Accept, and only
+ * while no header has been sent.
+ */
+#ifndef LONGJOB_HTTP_H
+#define LONGJOB_HTTP_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <fcgiapp.h>
+
+struct http_req {
+	FCGX_Request fcgx;	/* unused under plain CGI */
+	int cgi;		/* 1: plain CGI on fd 0/1 with the environment */
+	int headers_sent;
+	int gone;		/* a write failed or the peer closed */
+	void *data;		/* the program's own state for this request */
+};
+
+/* A request parameter (CGI variable), or NULL. */
+const char *http_param(const struct http_req *r, const char *name);
+/* The path after the program's mount point ("/<id>/image.png"), never NULL. */
+const char *http_path_info(const struct http_req *r);
+/* Copies a query-string parameter (decoded) into out; 0, or -1 if absent or too long. */
+int http_query(const struct http_req *r, const char *name, char *out, size_t size);
+/* 1 if the client prefers JSON (Accept names application/json before text/html). */
+int http_wants_json(const struct http_req *r);
+/* 1 if the client asked for HTML (a browser navigating). */
+int http_wants_html(const struct http_req *r);
+
+/* Reads up to n body bytes; 0 at the end, -1 on error. */
+ssize_t http_read(struct http_req *r, char *p, size_t n);
+/* Reads and discards the rest of the body. */
+void http_drain(struct http_req *r);
+/* Writes bytes; -1 (and r->gone set) if the client is gone. */
+int http_write(struct http_req *r, const void *p, size_t n);
+int http_printf(struct http_req *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int http_flush(struct http_req *r);
+/* The descriptor to poll for the peer going away. */
+int http_fd(const struct http_req *r);
+
+/* Sends the status and headers (extra: more "Name: value\r\n" lines or NULL). */
+int http_start(struct http_req *r, int status, const char *ctype, const char *extra);
+/* Answers with an error status and a message (JSON or HTML by Accept). */
+void http_error(struct http_req *r, int status, const char *message);
+/* The reason phrase of a status. */
+const char *http_reason(int status);
+/* Appends s to an allocated HTML-escaped copy; the caller frees it. */
+char *http_html_escape(const char *s);
+
+#endif

@@ -1,0 +1,42 @@
+/* instance: opens the config and the store every program needs. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "conf.h"
+#include "instance.h"
+#include "store.h"
+#include "xmem.h"
+
+int
+instance_open(struct instance *in, const char *path, char **cause)
+{
+	umask(077);
+	in->st = NULL;
+	in->cfg = config_load(path != NULL ? path : config_default_path(), cause);
+	if (in->cfg == NULL)
+		return -1;
+	if (mkdir(in->cfg->spool, 0700) != 0 && errno != EEXIST) {
+		*cause = xasprintf("%s: %s", in->cfg->spool, strerror(errno));
+		instance_close(in);
+		return -1;
+	}
+	in->st = store_open(in->cfg->database, cause);
+	if (in->st == NULL) {
+		instance_close(in);
+		return -1;
+	}
+	return 0;
+}
+
+void
+instance_close(struct instance *in)
+{
+	store_close(in->st);
+	config_free(in->cfg);
+	in->st = NULL;
+	in->cfg = NULL;
+}

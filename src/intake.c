@@ -1,0 +1,329 @@
+/* intake: the submit program's request handling.  See intake.h. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "form.h"
+#include "http.h"
+#include "intake.h"
+#include "log.h"
+#include "params.h"
+#include "spawn.h"
+#include "store.h"
+#include "xmem.h"
+
+int
+intake_start_worker(const struct config *cfg)
+{
+	char *argv[] = { cfg->worker, "--config", cfg->path, NULL };
+	const char *debug = getenv("LONGJOB_DEBUG");
+	char *envp[3] = { "PATH=/usr/local/bin:/usr/bin:/bin", NULL, NULL };
+	char *dbg = NULL;
+	int rc;
+
+	if (debug != NULL)
+		envp[1] = dbg = xasprintf("LONGJOB_DEBUG=%s", debug);
+	rc = spawn_detached(cfg->worker, argv, envp);
+	free(dbg);
+	return rc;
+}
+
+int
+intake_enqueue(const struct config *cfg, struct store *st, const char *id,
+    const struct config_type *t, const char *params)
+{
+	struct json_object *steps = json_object_new_array();
+	size_t i;
+	int rc;
+
+	for (i = 0; i < t->nsteps; i++) {
+		struct json_object *s = json_object_new_object();
+
+		json_object_object_add(s, "id", json_object_new_string(t->steps[i].id));
+		json_object_object_add(s, "label", json_object_new_string(
+		    t->steps[i].label ? t->steps[i].label : t->steps[i].id));
+		json_object_object_add(s, "status", json_object_new_string("pending"));
+		json_object_array_add(steps, s);
+	}
+	rc = store_job_insert(st, id, t->name, params,
+	    json_object_to_json_string_ext(steps, JSON_C_TO_STRING_PLAIN),
+	    cfg->max_queued);
+	json_object_put(steps);
+	if (rc == 0 && intake_start_worker(cfg) != 0)
+		log_warn("job %s queued but no worker could be started; the next submission will start one", id);
+	return rc;
+}
+
+int
+intake_job_dir(const struct config *cfg, const char *id, char **path)
+{
+	if (mkdir(cfg->spool, 0700) != 0 && errno != EEXIST)
+		return -1;
+	*path = xasprintf("%s/%s", cfg->spool, id);
+	if (mkdir(*path, 0700) != 0) {
+		free(*path);
+		*path = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+intake_remove_dir(const char *path)
+{
+	struct dirent *e;
+	DIR *d;
+	char *f;
+
+	if (path == NULL || (d = opendir(path)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		f = xasprintf("%s/%s", path, e->d_name);
+		unlink(f);
+		free(f);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+/* 1 if origin ("scheme://host[:port]") is this host or an allowed one. */
+static int
+intake_origin_ok(const struct config *cfg, struct http_req *r, const char *origin,
+    size_t len)
+{
+	const char *host = http_param(r, "HTTP_HOST");
+	const char *sep = memmem(origin, len, "://", 3);
+	char **a;
+
+	for (a = cfg->allowed_origins; a != NULL && *a != NULL; a++) {
+		if (strlen(*a) == len && strncasecmp(*a, origin, len) == 0)
+			return 1;
+	}
+	if (host == NULL || sep == NULL)
+		return 0;
+	sep += 3;
+	return (size_t)(origin + len - sep) == strlen(host) &&
+	    strncasecmp(sep, host, strlen(host)) == 0;
+}
+
+/* Refuses cross-site posts: Origin (or Referer) must name this host or an allowed one. */
+static int
+intake_check_origin(const struct config *cfg, struct http_req *r)
+{
+	const char *origin = http_param(r, "HTTP_ORIGIN");
+	const char *referer = http_param(r, "HTTP_REFERER");
+	const char *end;
+
+	if (origin != NULL && strcmp(origin, "null") != 0)
+		return intake_origin_ok(cfg, r, origin, strlen(origin));
+	if (origin != NULL)
+		return 0;
+	if (referer == NULL)
+		return 1;	/* not a browser: curl, scripts */
+	end = strstr(referer, "://");
+	if (end == NULL)
+		return 0;
+	end = end + 3 + strcspn(end + 3, "/?#");
+	return intake_origin_ok(cfg, r, referer, (size_t)(end - referer));
+}
+
+/* The HTTP status for a form parse error. */
+static int
+intake_form_status(enum form_error e, int err)
+{
+	switch (e) {
+	case FORM_TOO_LARGE:
+	case FORM_TOO_MANY:
+		return 413;
+	case FORM_UNSUPPORTED:
+		return 415;
+	case FORM_IO:
+		return err == ENOSPC || err == EDQUOT ? 507 : 500;
+	default:
+		return 400;
+	}
+}
+
+/* Reads the whole body into the form parser; the error status, or 0. */
+static int
+intake_read_form(struct http_req *r, struct form *f, char **cause)
+{
+	char chunk[65536];
+	enum form_error e = FORM_OK;
+	ssize_t n;
+
+	while (e == FORM_OK && (n = http_read(r, chunk, sizeof chunk)) > 0)
+		e = form_feed(f, chunk, (size_t)n);
+	if (e == FORM_OK)
+		e = form_finish(f);
+	if (e == FORM_OK)
+		return 0;
+	*cause = xstrdup(form_message(f));
+	return intake_form_status(e, form_errno(f));
+}
+
+/* Turns the parsed form into the handler's parameters; NULL with *cause. */
+static char *
+intake_params(const struct config_type *t, struct form *f, char **cause)
+{
+	struct params *p = params_new(t);
+	char *json = NULL;
+	size_t i;
+
+	for (i = 0; i < form_count(f); i++) {
+		const struct form_field *ff = form_at(f, i);
+		int rc = ff->path != NULL ?
+		    params_file(p, ff->name, ff->path, ff->filename, ff->content_type,
+		    ff->size, cause) :
+		    params_text(p, ff->name, ff->value, ff->len, cause);
+
+		if (rc != 0)
+			goto out;
+	}
+	json = params_finish(p, cause);
+out:
+	params_free(p);
+	return json;
+}
+
+/* Answers an accepted job: 202 JSON for scripts, 303 to the job page for browsers. */
+static void
+intake_answer(const struct config *cfg, struct http_req *r, const char *id)
+{
+	struct json_object *o;
+	char *hdr;
+
+	if (!http_wants_json(r)) {
+		hdr = xasprintf("Location: %s?id=%s\r\n", cfg->page_url, id);
+		http_start(r, 303, "text/html; charset=utf-8", hdr);
+		http_printf(r, "<!doctype html>\n<title>Job queued</title>\n"
+		    "<p>Your job was queued: <a href=\"%s?id=%s\">follow its progress</a>.</p>\n",
+		    cfg->page_url, id);
+		free(hdr);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(id));
+	hdr = xasprintf("%s/%s", cfg->progress_url, id);
+	json_object_object_add(o, "progress_url", json_object_new_string(hdr));
+	free(hdr);
+	hdr = xasprintf("%s/%s", cfg->result_url, id);
+	json_object_object_add(o, "result_url", json_object_new_string(hdr));
+	free(hdr);
+	hdr = xasprintf("%s?id=%s", cfg->page_url, id);
+	json_object_object_add(o, "page_url", json_object_new_string(hdr));
+	free(hdr);
+	http_start(r, 202, "application/json", "Cache-Control: no-store\r\n");
+	http_printf(r, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
+/* Checks the request line and headers; the refusal status with *cause, or 0. */
+static int
+intake_check_request(struct intake *in, struct http_req *r,
+    const struct config_type **t, char **cause)
+{
+	const char *method = http_param(r, "REQUEST_METHOD");
+	const char *path = http_path_info(r);
+	const char *len = http_param(r, "CONTENT_LENGTH");
+
+	if (method == NULL || strcmp(method, "POST") != 0) {
+		*cause = xstrdup("submit a job with POST");
+		return 405;
+	}
+	if (!intake_check_origin(in->cfg, r)) {
+		*cause = xstrdup("this form was posted from another site; refused");
+		return 403;
+	}
+	if (*path == '/')
+		path++;
+	if (*path == '\0' || (*t = config_type_find(in->cfg, path)) == NULL) {
+		*cause = *path == '\0' ? xstrdup("no job type in the URL (submit/<type>)") :
+		    xasprintf("unknown job type '%.64s'", path);
+		return 400;
+	}
+	if (len != NULL && strtoll(len, NULL, 10) > (*t)->max_body) {
+		*cause = xasprintf("the form is larger than %lld bytes", (*t)->max_body);
+		return 413;
+	}
+	return 0;
+}
+
+/* Parses, validates and queues; the refusal status with *cause, or 0. */
+static int
+intake_accept(struct intake *in, struct http_req *r, const struct config_type *t,
+    const char *id, const char *dir, char **cause)
+{
+	struct form_limits limits;
+	enum form_error fe;
+	struct form *f;
+	char *params = NULL;
+	int status, rc;
+
+	form_limits_default(&limits, (size_t)t->max_body);
+	f = form_new(http_param(r, "CONTENT_TYPE") ? http_param(r, "CONTENT_TYPE") :
+	    "application/x-www-form-urlencoded", dir, &limits, &fe);
+	if (f == NULL) {
+		*cause = xstrdup("the form must be application/x-www-form-urlencoded or multipart/form-data");
+		return 415;
+	}
+	status = intake_read_form(r, f, cause);
+	if (status == 0 && (params = intake_params(t, f, cause)) == NULL)
+		status = 400;
+	if (status == 0) {
+		rc = intake_enqueue(in->cfg, in->st, id, t, params);
+		if (rc == 1)
+			*cause = xstrdup("too many jobs are waiting; try again in a moment");
+		else if (rc != 0)
+			*cause = xstrdup("the job could not be recorded");
+		status = rc == 0 ? 0 : rc == 1 ? 503 : 500;
+	}
+	if (status != 0)
+		form_abort(f);
+	form_free(f);
+	free(params);
+	return status;
+}
+
+int
+intake_request(void *ctx, struct http_req *r)
+{
+	struct intake *in = ctx;
+	const struct config_type *t = NULL;
+	char id[JOBID_LEN + 1], *dir = NULL, *cause = NULL;
+	int status;
+
+	status = intake_check_request(in, r, &t, &cause);
+	if (status == 0 && jobid_new(id) != 0) {
+		cause = xstrdup("no randomness for a job id");
+		status = 500;
+	}
+	if (status == 0 && intake_job_dir(in->cfg, id, &dir) != 0) {
+		status = errno == ENOSPC || errno == EDQUOT ? 507 : 500;
+		cause = xasprintf("cannot create the job's directory: %s", strerror(errno));
+	}
+	if (status == 0)
+		status = intake_accept(in, r, t, id, dir, &cause);
+	if (status != 0) {
+		intake_remove_dir(dir);
+		http_drain(r);
+		http_error(r, status, cause);
+	} else {
+		log_info("job %s (%s) queued", id, t->name);
+		intake_answer(in->cfg, r, id);
+	}
+	free(cause);
+	free(dir);
+	return 1;
+}

@@ -1,0 +1,41 @@
+/*
+ * intake: the submit program.  POST <submit>/<type> with a form
+ * (urlencoded or multipart with uploads) becomes a queued job, a detached
+ * worker, and an answer at once: 303 to the job page for a browser, 202
+ * with {id, progress_url, result_url, page_url} for Accept: application/json.
+ *
+ * Nothing half is left behind: the job's directory and uploads are removed
+ * when the request is refused, and the job row is inserted last, so a job
+ * that was acknowledged exists and one that was refused does not.
+ */
+#ifndef LONGJOB_INTAKE_H
+#define LONGJOB_INTAKE_H
+
+#include "jobid.h"
+
+struct config;
+struct config_type;
+struct http_req;
+struct store;
+
+struct intake {
+	const struct config *cfg;
+	struct store *st;
+};
+
+/* Handles one request completely (a loop_ops request callback). */
+int intake_request(void *ctx, struct http_req *r);
+/*
+ * Queues a validated job and starts a worker for it.  0 queued, 1 refused
+ * because the queue is full, -1 on a store error.  Shared with `longjob submit`.
+ */
+int intake_enqueue(const struct config *cfg, struct store *st, const char *id,
+    const struct config_type *t, const char *params);
+/* Creates the job's spool directory (and the spool itself) owner-only; *path is allocated. */
+int intake_job_dir(const struct config *cfg, const char *id, char **path);
+/* Removes a job directory and the files in it (one level). */
+void intake_remove_dir(const char *path);
+/* Starts a detached worker that runs queued jobs while slots are free. */
+int intake_start_worker(const struct config *cfg);
+
+#endif

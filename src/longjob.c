@@ -1,0 +1,258 @@
+/*
+ * longjob: the command line for the host's admin and for scripts.
+ *
+ *   longjob submit TYPE [field=value | field=@file]... [--watch]
+ *   longjob watch ID          longjob show ID          longjob list [N]
+ *   longjob check-config [PATH]                        longjob config-help
+ *
+ * It works on the same config and store as the web programs, so a job
+ * submitted here shows up on the job page, and one submitted from the web
+ * can be watched here.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "instance.h"
+#include "intake.h"
+#include "log.h"
+#include "params.h"
+#include "store.h"
+#include "view.h"
+#include "watch.h"
+#include "xmem.h"
+
+/* Prints the usage and returns the usage exit status. */
+static int
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: longjob submit TYPE [field=value | field=@file]... [--watch]\n"
+	    "       longjob watch ID\n"
+	    "       longjob show ID\n"
+	    "       longjob list [N]\n"
+	    "       longjob check-config [PATH]\n"
+	    "       longjob config-help\n"
+	    "The config is $LONGJOB_CONFIG or %s.\n", config_default_path());
+	return 2;
+}
+
+/* Copies a file into the job's directory as upload-N; the new path, or NULL. */
+static char *
+copy_upload(const char *src, const char *dir, int n, size_t *size)
+{
+	char *dst = xasprintf("%s/upload-%d", dir, n), chunk[65536];
+	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1;
+	ssize_t got;
+
+	*size = 0;
+	if (in >= 0)
+		out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	while (out >= 0 && (got = read(in, chunk, sizeof chunk)) > 0) {
+		if (write(out, chunk, (size_t)got) != got)
+			got = -1;
+		*size += (size_t)got;
+	}
+	if (in < 0 || out < 0 || got < 0 || close(out) != 0) {
+		fprintf(stderr, "longjob: %s: %s\n", src, strerror(errno));
+		free(dst);
+		dst = NULL;
+	}
+	if (in >= 0)
+		close(in);
+	return dst;
+}
+
+/* Adds one field=value (or field=@file) argument to the parameters. */
+static int
+add_arg(struct params *p, const char *arg, const char *dir, int *nfiles, char **cause)
+{
+	const char *eq = strchr(arg, '=');
+	char *name, *path;
+	size_t size;
+	int rc;
+
+	if (eq == NULL || eq == arg) {
+		*cause = xasprintf("'%s' is not field=value", arg);
+		return -1;
+	}
+	name = xstrndup(arg, (size_t)(eq - arg));
+	if (eq[1] != '@')
+		rc = params_text(p, name, eq + 1, strlen(eq + 1), cause);
+	else if ((path = copy_upload(eq + 2, dir, ++*nfiles, &size)) == NULL) {
+		*cause = xasprintf("cannot read %s", eq + 2);
+		rc = -1;
+	} else {
+		const char *base = strrchr(eq + 2, '/');
+
+		rc = params_file(p, name, path, base ? base + 1 : eq + 2,
+		    "application/octet-stream", size, cause);
+		free(path);
+	}
+	free(name);
+	return rc;
+}
+
+/* Builds the parameters from the arguments; JSON text, or NULL with *cause. */
+static char *
+build_params(const struct config_type *t, int argc, char **argv, const char *dir,
+    char **cause)
+{
+	struct params *p = params_new(t);
+	char *json = NULL;
+	int i, nfiles = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--watch") != 0 &&
+		    add_arg(p, argv[i], dir, &nfiles, cause) != 0)
+			goto out;
+	}
+	json = params_finish(p, cause);
+out:
+	params_free(p);
+	return json;
+}
+
+/* longjob submit TYPE field=value... [--watch] */
+static int
+cmd_submit(struct instance *in, int argc, char **argv)
+{
+	const struct config_type *t;
+	char id[JOBID_LEN + 1], *dir = NULL, *params = NULL, *cause = NULL;
+	int i, watch = 0, rc = 1;
+
+	if (argc < 1)
+		return usage();
+	for (i = 1; i < argc; i++)
+		watch |= strcmp(argv[i], "--watch") == 0;
+	if ((t = config_type_find(in->cfg, argv[0])) == NULL) {
+		fprintf(stderr, "longjob: unknown job type '%s'\n", argv[0]);
+		return 2;
+	}
+	if (jobid_new(id) != 0 || intake_job_dir(in->cfg, id, &dir) != 0) {
+		fprintf(stderr, "longjob: cannot create the job directory: %s\n", strerror(errno));
+		return 1;
+	}
+	if ((params = build_params(t, argc - 1, argv + 1, dir, &cause)) == NULL) {
+		fprintf(stderr, "longjob: %s\n", cause);
+		goto out;
+	}
+	if ((rc = intake_enqueue(in->cfg, in->st, id, t, params)) != 0) {
+		fprintf(stderr, "longjob: %s\n", rc == 1 ? "the queue is full" :
+		    "cannot record the job");
+		rc = 1;
+		goto out;
+	}
+	printf("%s\n", id);
+	fflush(stdout);
+	rc = watch ? watch_job(in->st, id, stdout, isatty(1), in->cfg->poll_ms) : 0;
+out:
+	if (params == NULL || (rc != 0 && !watch))
+		intake_remove_dir(dir);
+	free(cause);
+	free(params);
+	free(dir);
+	return rc;
+}
+
+/* longjob show ID: the job's whole picture as JSON. */
+static int
+cmd_show(struct instance *in, const char *id)
+{
+	struct json_object *o;
+	struct job j;
+	char *json;
+	int rc;
+
+	job_init(&j, 0);
+	if (!jobid_valid(id) || (rc = store_job_snapshot(in->st, id, &j)) != 0) {
+		fprintf(stderr, "longjob: %s: no such job\n", id);
+		return 1;
+	}
+	json = view_state(&j);
+	o = json_tokener_parse(json);
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+	json_object_put(o);
+	free(json);
+	rc = strcmp(j.state, "succeeded") == 0 ? 0 : 1;
+	job_clear(&j);
+	return rc;
+}
+
+/* One line of `longjob list`. */
+static void
+list_row(void *ctx, const struct job *j)
+{
+	(void)ctx;
+	printf("%s  %-10s %-9s %5.1f%%  %s\n", j->id, j->type, j->state, j->progress,
+	    j->error ? j->error : j->message ? j->message : "");
+}
+
+/* longjob check-config [PATH] */
+static int
+cmd_check_config(const char *path)
+{
+	struct config *cfg;
+	char *cause = NULL;
+
+	if (path == NULL)
+		path = config_default_path();
+	if ((cfg = config_load(path, &cause)) == NULL) {
+		fprintf(stderr, "%s: not valid:\n%s\n", path, cause);
+		free(cause);
+		return 1;
+	}
+	printf("%s: ok (%zu job types, database %s)\n", path, cfg->ntypes, cfg->database);
+	config_free(cfg);
+	return 0;
+}
+
+/* Runs a command that needs the instance open. */
+static int
+run_command(int argc, char **argv)
+{
+	struct instance in;
+	char *cause = NULL;
+	int rc;
+
+	if (instance_open(&in, NULL, &cause) != 0) {
+		fprintf(stderr, "longjob: %s\n", cause);
+		free(cause);
+		return 1;
+	}
+	if (strcmp(argv[1], "submit") == 0)
+		rc = cmd_submit(&in, argc - 2, argv + 2);
+	else if (strcmp(argv[1], "watch") == 0 && argc == 3 && jobid_valid(argv[2]))
+		rc = watch_job(in.st, argv[2], stdout, isatty(1), in.cfg->poll_ms);
+	else if (strcmp(argv[1], "show") == 0 && argc == 3)
+		rc = cmd_show(&in, argv[2]);
+	else if (strcmp(argv[1], "list") == 0 && argc <= 3)
+		rc = store_job_list(in.st, argc == 3 ? atoi(argv[2]) : 20, list_row, NULL) == 0 ? 0 : 1;
+	else
+		rc = usage();
+	instance_close(&in);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	log_init("longjob");
+	if (argc < 2)
+		return usage();
+	if (strcmp(argv[1], "check-config") == 0 && argc <= 3)
+		return cmd_check_config(argc == 3 ? argv[2] : NULL);
+	if (strcmp(argv[1], "config-help") == 0) {
+		config_describe(stdout);
+		return 0;
+	}
+	return run_command(argc, argv);
+}

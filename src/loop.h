@@ -1,0 +1,52 @@
+/*
+ * loop: serves many long requests from one process with one poll loop.
+ *
+ * DESIGN.  A progress stream lasts minutes and a result request waits until
+ * its job ends, so a process per request does not scale.  The loop polls the
+ * FastCGI listening socket and the connection of every request it keeps;
+ * it calls FCGX_Accept_r only when the listening socket is readable (the
+ * call blocks otherwise), reads each new request's (empty) body to its end
+ * so that any later readability of the connection means the front end closed
+ * it (no front end sends FCGI_ABORT_REQUEST: a client going away shows up as
+ * EOF), and calls the program's tick every tick_ms so that one query can
+ * serve every open request.  Under plain CGI the same code serves the one
+ * request on fd 0/1 and notices the web server's SIGTERM or a broken pipe.
+ *
+ * libfcgi's FCGX_Init installs a SIGTERM handler that only sets a flag it
+ * checks inside FCGX_Accept_r, which this loop rarely sits in; loop_signals
+ * installs ours first so SIGTERM stops the loop at once.
+ */
+#ifndef LONGJOB_LOOP_H
+#define LONGJOB_LOOP_H
+
+struct http_req;
+
+struct loop_ops {
+	/* A new request: answer it and return 1 (finished), or keep it and return 0. */
+	int (*request)(void *ctx, struct http_req *r);
+	/* A kept request's client went away: forget it (the loop frees it afterwards). */
+	void (*gone)(void *ctx, struct http_req *r);
+	/* Called every tick while the loop runs. */
+	void (*tick)(void *ctx);
+};
+
+/* Installs SIGTERM/SIGINT/SIGPIPE handling; call before anything touches libfcgi. */
+void loop_signals(void);
+/* 1 once SIGTERM or SIGINT arrived. */
+int loop_stopping(void);
+/*
+ * The listening socket: fd 0 when a front end started us as FastCGI,
+ * the socket of --listen ADDR (":9000", "127.0.0.1:9000", "/path.sock") if
+ * given, or -1 under plain CGI.  -2 on a bad option (message logged).
+ */
+int loop_listen_fd(int argc, char **argv);
+/* Serves until stopped (FastCGI) or the one request is done (CGI); exit status. */
+int loop_run(int listen_fd, const struct loop_ops *ops, void *ctx, int tick_ms);
+/* Serves every request with 500: for a program that could not start (bad config). */
+int loop_run_broken(int listen_fd, const char *cause);
+/* Marks a kept request finished; the loop ends and frees it after the current callback. */
+void loop_finish(struct http_req *r);
+/* Number of requests kept open right now. */
+int loop_open_count(void);
+
+#endif

@@ -1,0 +1,731 @@
+/* runner: runs one job's handler and records what it reports.  See runner.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "log.h"
+#include "proto.h"
+#include "runner.h"
+#include "spawn.h"
+#include "store.h"
+#include "view.h"
+#include "xmem.h"
+
+#define RUNNER_ERR_TAIL 2048	/* bytes of stderr kept for the error message */
+#define RUNNER_KILL_GRACE_MS 5000
+
+struct run {
+	const struct config *cfg;
+	struct store *st;
+	const struct config_type *type;
+	char id[JOBID_LEN + 1];
+	char *dir;
+	pid_t pid;
+	int out_fd, err_fd;
+	struct proto_reader *reader;
+	struct buf err_tail;
+	struct json_object *steps;	/* [{id,label,status,started,finished}] */
+	int step;			/* index of the running step, -1 none */
+	double progress;
+	char *message;
+	int pending;			/* progress not yet written */
+	long long last_write_ms, last_beat_ms, deadline_ms, kill_ms;
+	double started;
+	struct json_object *result;
+	int logs, logs_dropped;
+	int timed_out, ended_elsewhere;
+};
+
+/* Milliseconds on a monotonic clock. */
+static long long
+runner_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Serialises o (not consumed) to a new string. */
+static char *
+runner_json(struct json_object *o)
+{
+	return xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+}
+
+/* Stops the handler's whole process group. */
+static void
+runner_signal(struct run *r, int sig)
+{
+	if (r->pid > 0 && kill(-r->pid, sig) != 0 && errno != ESRCH)
+		log_warn("job %s: kill(-%ld, %d): %s", r->id, (long)r->pid, sig,
+		    strerror(errno));
+}
+
+/* Applies a change; notes when the job already ended elsewhere (then stops the handler). */
+static int
+runner_change(struct run *r, struct job_change *c)
+{
+	int rc;
+
+	c->heartbeat = 1;
+	rc = store_job_change(r->st, r->id, c, NULL);
+	if (rc == 1 && !r->ended_elsewhere) {
+		log_info("job %s ended elsewhere; stopping its handler", r->id);
+		r->ended_elsewhere = 1;
+		runner_signal(r, SIGTERM);
+		r->kill_ms = runner_ms() + RUNNER_KILL_GRACE_MS;
+	}
+	r->last_beat_ms = runner_ms();
+	return rc < 0 ? -1 : 0;
+}
+
+/* Appends an event of the given kind with a one-member object {key: text}. */
+static int
+runner_text_event(struct run *r, const char *kind, const char *key, const char *text)
+{
+	struct json_object *o = json_object_new_object();
+	struct job_change c;
+	char *json;
+	int rc;
+
+	json_object_object_add(o, key, json_object_new_string(text));
+	json = runner_json(o);
+	json_object_put(o);
+	job_change_init(&c);
+	c.event_kind = kind;
+	c.event_json = json;
+	rc = runner_change(r, &c);
+	free(json);
+	return rc;
+}
+
+/* The id of the running step, or NULL. */
+static const char *
+runner_step_id(struct run *r)
+{
+	struct json_object *s, *id;
+
+	if (r->step < 0)
+		return NULL;
+	s = json_object_array_get_idx(r->steps, (size_t)r->step);
+	return json_object_object_get_ex(s, "id", &id) ? json_object_get_string(id) : NULL;
+}
+
+/* Writes the pending progress as one row and one event. */
+static int
+runner_flush(struct run *r)
+{
+	struct json_object *o;
+	struct job_change c;
+	double eta = view_eta(r->progress, r->started, store_now());
+	char *json;
+	int rc;
+
+	if (!r->pending)
+		return 0;
+	o = json_object_new_object();
+	json_object_object_add(o, "progress", json_object_new_double(r->progress));
+	json_object_object_add(o, "message", json_object_new_string(r->message));
+	json_object_object_add(o, "step", runner_step_id(r) ?
+	    json_object_new_string(runner_step_id(r)) : NULL);
+	json_object_object_add(o, "eta_s", eta >= 0 ? json_object_new_int((int)ceil(eta)) : NULL);
+	json = runner_json(o);
+	json_object_put(o);
+	job_change_init(&c);
+	c.progress = r->progress;
+	c.message = r->message;
+	c.eta_s = eta;
+	c.event_kind = "progress";
+	c.event_json = json;
+	rc = runner_change(r, &c);
+	free(json);
+	r->pending = 0;
+	r->last_write_ms = runner_ms();
+	return rc;
+}
+
+/* Notes a progress line; written now only if the coalescing window has passed. */
+static int
+runner_progress(struct run *r, double pct, const char *message)
+{
+	r->progress = pct;
+	free(r->message);
+	r->message = xstrdup(message);
+	r->pending = 1;
+	if (runner_ms() - r->last_write_ms >= r->cfg->progress_interval_ms)
+		return runner_flush(r);
+	return 0;
+}
+
+/* Sets status (and a timestamp member) of step i. */
+static void
+runner_step_status(struct run *r, int i, const char *status, const char *when)
+{
+	struct json_object *s = json_object_array_get_idx(r->steps, (size_t)i);
+
+	if (s == NULL)
+		return;
+	json_object_object_add(s, "status", json_object_new_string(status));
+	if (when != NULL)
+		json_object_object_add(s, when, json_object_new_double(store_now()));
+}
+
+/* Index of the step with this id, appending it if the type did not declare it. */
+static int
+runner_step_find(struct run *r, const char *id, const char *label)
+{
+	struct json_object *s, *sid;
+	size_t i, n = json_object_array_length(r->steps);
+
+	for (i = 0; i < n; i++) {
+		s = json_object_array_get_idx(r->steps, i);
+		if (json_object_object_get_ex(s, "id", &sid) &&
+		    strcmp(json_object_get_string(sid), id) == 0)
+			return (int)i;
+	}
+	s = json_object_new_object();
+	json_object_object_add(s, "id", json_object_new_string(id));
+	json_object_object_add(s, "label", json_object_new_string(label));
+	json_object_object_add(s, "status", json_object_new_string("pending"));
+	json_object_array_add(r->steps, s);
+	return (int)n;
+}
+
+/* A step line: closes the running step, starts this one, writes one event. */
+static int
+runner_step(struct run *r, const char *id, const char *label)
+{
+	struct json_object *o, *s, *l;
+	struct job_change c;
+	char *json, *steps;
+	int i, rc;
+
+	if (runner_flush(r) != 0)
+		return -1;
+	i = runner_step_find(r, id, label);
+	if (r->step >= 0 && r->step != i)
+		runner_step_status(r, r->step, "done", "finished");
+	r->step = i;
+	runner_step_status(r, i, "running", "started");
+	s = json_object_array_get_idx(r->steps, (size_t)i);
+	o = json_object_new_object();
+	json_object_object_add(o, "step", json_object_new_string(id));
+	json_object_object_add(o, "label", json_object_new_string(
+	    json_object_object_get_ex(s, "label", &l) ? json_object_get_string(l) : label));
+	json_object_object_add(o, "index", json_object_new_int(i + 1));
+	json_object_object_add(o, "total",
+	    json_object_new_int((int)json_object_array_length(r->steps)));
+	json = runner_json(o);
+	steps = runner_json(r->steps);
+	json_object_put(o);
+	job_change_init(&c);
+	c.step = id;
+	c.steps = steps;
+	c.event_kind = "step";
+	c.event_json = json;
+	rc = runner_change(r, &c);
+	free(json);
+	free(steps);
+	return rc;
+}
+
+/* A log line, within the per-job limit. */
+static int
+runner_log(struct run *r, const char *line)
+{
+	if (r->logs >= r->cfg->log_lines) {
+		r->logs_dropped++;
+		return 0;
+	}
+	r->logs++;
+	return runner_text_event(r, "log", "line", line);
+}
+
+/* A file line: recorded only if it names a regular file in the job's directory. */
+static int
+runner_file(struct run *r, const char *name, const char *ctype)
+{
+	struct stat sb;
+	char *path = xasprintf("%s/%s", r->dir, name);
+	int rc = 0;
+
+	if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		char *msg = xasprintf("handler: 'file %s': no such regular file in the job's directory",
+		    name);
+		rc = runner_log(r, msg);
+		free(msg);
+	} else if (store_artifact_add(r->st, r->id, name, ctype) != 0)
+		rc = -1;
+	free(path);
+	return rc;
+}
+
+/* Handles one protocol line from the handler's stdout. */
+static int
+runner_line(struct run *r, const char *line, size_t n, int cut)
+{
+	struct proto_msg m;
+	char *text;
+	int rc = 0;
+
+	proto_parse(line, n, &m);
+	switch (m.kind) {
+	case PROTO_PROGRESS:
+		rc = runner_progress(r, m.percent, m.text);
+		break;
+	case PROTO_STEP:
+		rc = runner_step(r, m.id, m.text);
+		break;
+	case PROTO_RESULT:
+		json_object_put(r->result);
+		r->result = json_object_get(m.json);
+		break;
+	case PROTO_FILE:
+		rc = runner_file(r, m.id, m.text);
+		break;
+	case PROTO_INVALID:
+		text = xasprintf("handler: %s", m.text);
+		rc = runner_log(r, text);
+		free(text);
+		break;
+	case PROTO_LOG:
+		if (cut) {
+			text = xasprintf("%s [line cut at %d bytes]", m.text, PROTO_MAX_LINE);
+			rc = runner_log(r, text);
+			free(text);
+		} else
+			rc = runner_log(r, m.text);
+		break;
+	}
+	proto_msg_clear(&m);
+	return rc;
+}
+
+/* Reads what the handler wrote on stdout; 0 at EOF, 1 if more may come, -1 on store errors. */
+static int
+runner_read_out(struct run *r)
+{
+	char chunk[16384];
+	const char *line;
+	size_t n;
+	ssize_t got = read(r->out_fd, chunk, sizeof chunk);
+	int cut, eof = got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN);
+
+	if (got > 0)
+		proto_reader_feed(r->reader, chunk, (size_t)got);
+	while (proto_reader_next(r->reader, eof, &line, &n, &cut)) {
+		if (runner_line(r, line, n, cut) != 0)
+			return -1;
+	}
+	return eof ? 0 : 1;
+}
+
+/* Keeps the tail of stderr for the error message; 0 at EOF. */
+static int
+runner_read_err(struct run *r)
+{
+	char chunk[4096];
+	ssize_t got = read(r->err_fd, chunk, sizeof chunk);
+
+	if (got < 0 && (errno == EINTR || errno == EAGAIN))
+		return 1;
+	if (got <= 0)
+		return 0;
+	buf_add(&r->err_tail, chunk, (size_t)got);
+	if (r->err_tail.len > RUNNER_ERR_TAIL)
+		buf_consume(&r->err_tail, r->err_tail.len - RUNNER_ERR_TAIL);
+	return 1;
+}
+
+/* Writes the handler's input JSON to a file in its directory and opens it. */
+static int
+runner_input(struct run *r, const struct job *j)
+{
+	struct json_object *o = json_tokener_parse(j->params);
+	char *path = xasprintf("%s/.input.json", r->dir);
+	const char *text;
+	int fd;
+
+	if (o == NULL)
+		o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(j->id));
+	json_object_object_add(o, "type", json_object_new_string(j->type));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
+	    lseek(fd, 0, SEEK_SET) != 0) {
+		log_error("job %s: %s: %s", r->id, path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	json_object_put(o);
+	free(path);
+	return fd;
+}
+
+/* Starts the handler; -1 with *cause if it cannot be started. */
+static int
+runner_start(struct run *r, const struct job *j, char **cause)
+{
+	char *env[8];
+	int in, out[2], err[2], fds[3], i;
+
+	if ((in = runner_input(r, j)) < 0) {
+		*cause = xstrdup("cannot write the job's input file (disk full?)");
+		return -1;
+	}
+	if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+		*cause = xasprintf("pipe: %s", strerror(errno));
+		close(in);
+		return -1;
+	}
+	env[0] = xasprintf("LONGJOB_JOB_ID=%s", r->id);
+	env[1] = xasprintf("LONGJOB_RESULT_URL=%s/%s", r->cfg->result_url, r->id);
+	env[2] = xasprintf("LONGJOB_DIR=%s", r->dir);
+	env[3] = xasprintf("HOME=%s", r->dir);
+	env[4] = xstrdup("PATH=/usr/local/bin:/usr/bin:/bin");
+	env[5] = xstrdup("LC_ALL=C.UTF-8");
+	env[6] = NULL;
+	fds[0] = in;
+	fds[1] = out[1];
+	fds[2] = err[1];
+	r->pid = spawn_process(r->type->argv[0], r->type->argv, env, r->dir, fds);
+	for (i = 0; env[i] != NULL; i++)
+		free(env[i]);
+	close(in);
+	close(out[1]);
+	close(err[1]);
+	r->out_fd = out[0];
+	r->err_fd = err[0];
+	if (r->pid < 0) {
+		*cause = xstrdup("cannot start the handler (fork failed)");
+		return -1;
+	}
+	return 0;
+}
+
+/* Milliseconds until the next thing the runner must do without input. */
+static int
+runner_timeout(struct run *r)
+{
+	long long now = runner_ms(), next = r->last_beat_ms + RUNNER_HEARTBEAT_S * 1000;
+
+	if (r->pending && r->last_write_ms + r->cfg->progress_interval_ms < next)
+		next = r->last_write_ms + r->cfg->progress_interval_ms;
+	if (r->kill_ms > 0 && r->kill_ms < next)
+		next = r->kill_ms;
+	else if (r->kill_ms == 0 && r->deadline_ms < next)
+		next = r->deadline_ms;
+	return next > now ? (int)(next - now) : 0;
+}
+
+/* Timers: coalesced progress, heartbeat, timeout, the kill after the grace period. */
+static int
+runner_timers(struct run *r)
+{
+	long long now = runner_ms();
+	struct job_change c;
+
+	if (r->pending && now - r->last_write_ms >= r->cfg->progress_interval_ms &&
+	    runner_flush(r) != 0)
+		return -1;
+	if (now - r->last_beat_ms >= RUNNER_HEARTBEAT_S * 1000) {
+		job_change_init(&c);
+		if (runner_change(r, &c) != 0)
+			return -1;
+	}
+	if (r->kill_ms == 0 && now >= r->deadline_ms) {
+		log_info("job %s: timed out after %d s", r->id, r->type->timeout_s);
+		r->timed_out = 1;
+		runner_signal(r, SIGTERM);
+		r->kill_ms = now + RUNNER_KILL_GRACE_MS;
+	} else if (r->kill_ms > 0 && now >= r->kill_ms) {
+		runner_signal(r, SIGKILL);
+		r->kill_ms = now + 3600 * 1000;
+	}
+	return 0;
+}
+
+/* Runs the handler until its stdout and stderr close; -1 on store failure. */
+static int
+runner_pump(struct run *r)
+{
+	struct pollfd p[2];
+	int open_out = 1, open_err = 1, rc;
+
+	while (open_out || open_err) {
+		p[0].fd = open_out ? r->out_fd : -1;
+		p[1].fd = open_err ? r->err_fd : -1;
+		p[0].events = p[1].events = POLLIN;
+		p[0].revents = p[1].revents = 0;
+		if (poll(p, 2, runner_timeout(r)) < 0 && errno != EINTR) {
+			log_error("poll: %s", strerror(errno));
+			return -1;
+		}
+		if (open_out && p[0].revents && (rc = runner_read_out(r)) <= 0) {
+			if (rc < 0)
+				return -1;
+			open_out = 0;
+		}
+		if (open_err && p[1].revents && runner_read_err(r) == 0)
+			open_err = 0;
+		if (runner_timers(r) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Waits for the handler to exit, still enforcing the timeout. */
+static int
+runner_wait(struct run *r)
+{
+	int status = 0;
+	pid_t got;
+
+	for (;;) {
+		got = waitpid(r->pid, &status, WNOHANG);
+		if (got == r->pid || (got < 0 && errno != EINTR))
+			return status;
+		if (runner_timers(r) != 0)
+			return status;
+		usleep(20000);
+	}
+}
+
+/* Cleans text for a message: valid UTF-8 only, control characters other than newline and tab replaced. */
+static char *
+runner_clean(const char *s, size_t n)
+{
+	char *out = xmalloc(n + 1);
+	size_t i = 0, o = 0, k, len;
+
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+
+		len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+		for (k = 1; len > 1 && k < len; k++) {
+			if (i + k >= n || ((unsigned char)s[i + k] & 0xc0) != 0x80)
+				len = 0;
+		}
+		if (len == 0 || (len == 1 && c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+			out[o++] = '?';
+			i++;
+			continue;
+		}
+		memcpy(out + o, s + i, len);
+		o += len;
+		i += len;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* The error message of a failed handler: the tail of its stderr, or how it ended. */
+static char *
+runner_error(struct run *r, int status)
+{
+	const char *tail = r->err_tail.data;
+	size_t n = r->err_tail.len;
+
+	if (r->timed_out)
+		return xasprintf("timed out after %d s", r->type->timeout_s);
+	while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == ' ' || tail[n - 1] == '\r'))
+		n--;
+	if (n > 0)
+		return runner_clean(tail, n);
+	if (WIFSIGNALED(status))
+		return xasprintf("killed by signal %d (%s)", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+	return xasprintf("exited with status %d", WEXITSTATUS(status));
+}
+
+/* Marks the running step done (or failed) for the final record. */
+static void
+runner_close_steps(struct run *r, int ok)
+{
+	if (r->step >= 0)
+		runner_step_status(r, r->step, ok ? "done" : "failed", "finished");
+}
+
+/* Records the final state and the end event. */
+static int
+runner_end(struct run *r, const char *state, const char *error)
+{
+	struct json_object *o = json_object_new_object();
+	struct job_change c;
+	char *json, *steps, *result = NULL;
+	int ok = strcmp(state, "succeeded") == 0, rc;
+
+	runner_close_steps(r, ok);
+	job_change_init(&c);
+	json_object_object_add(o, "state", json_object_new_string(state));
+	if (ok) {
+		if (r->result == NULL)
+			r->result = json_object_new_object();
+		json_object_object_add(o, "result", json_object_get(r->result));
+		result = runner_json(r->result);
+		c.progress = 100;
+		c.result = result;
+	} else {
+		json_object_object_add(o, "error", json_object_new_string(error));
+		c.error = error;
+	}
+	json = runner_json(o);
+	steps = runner_json(r->steps);
+	json_object_put(o);
+	c.state = state;
+	c.steps = steps;
+	c.finished = 1;
+	c.event_kind = "end";
+	c.event_json = json;
+	rc = runner_change(r, &c);
+	free(json);
+	free(steps);
+	free(result);
+	return rc;
+}
+
+/* Writes the `state` event that says the job started running. */
+static int
+runner_announce(struct run *r)
+{
+	struct job j;
+	struct job_change c;
+	char *json;
+	int rc;
+
+	job_init(&j, 0);
+	if (store_job_snapshot(r->st, r->id, &j) != 0) {
+		job_clear(&j);
+		return -1;
+	}
+	json = view_state(&j);
+	job_change_init(&c);
+	c.event_kind = "state";
+	c.event_json = json;
+	rc = runner_change(r, &c);
+	free(json);
+	job_clear(&j);
+	return rc;
+}
+
+/* Prepares the run from the claimed job; -1 with *cause if it cannot run. */
+static int
+runner_setup(struct run *r, const struct job *j, char **cause)
+{
+	r->type = config_type_find(r->cfg, j->type);
+	if (r->type == NULL) {
+		*cause = xasprintf("job type '%s' is no longer configured", j->type);
+		return -1;
+	}
+	r->dir = xasprintf("%s/%s", r->cfg->spool, r->id);
+	if (mkdir(r->dir, 0700) != 0 && errno != EEXIST) {
+		*cause = xasprintf("cannot create the job directory: %s", strerror(errno));
+		return -1;
+	}
+	r->steps = json_tokener_parse(j->steps ? j->steps : "[]");
+	if (r->steps == NULL || !json_object_is_type(r->steps, json_type_array)) {
+		json_object_put(r->steps);
+		r->steps = json_object_new_array();
+	}
+	r->started = j->started > 0 ? j->started : store_now();
+	r->deadline_ms = runner_ms() + (long long)r->type->timeout_s * 1000;
+	return 0;
+}
+
+/* Frees what the run holds. */
+static void
+runner_free(struct run *r)
+{
+	if (r->out_fd >= 0)
+		close(r->out_fd);
+	if (r->err_fd >= 0)
+		close(r->err_fd);
+	proto_reader_free(r->reader);
+	buf_free(&r->err_tail);
+	json_object_put(r->steps);
+	json_object_put(r->result);
+	free(r->message);
+	free(r->dir);
+}
+
+/* Runs the started handler to its end and records the outcome. */
+static int
+runner_finish(struct run *r)
+{
+	char *error, *note;
+	int status, rc = 0;
+
+	if (runner_pump(r) != 0)
+		rc = -1;
+	status = runner_wait(r);
+	if (rc == 0 && r->logs_dropped > 0) {
+		note = xasprintf("(%d more lines of output not shown)", r->logs_dropped);
+		r->logs = 0;
+		rc = runner_log(r, note);
+		free(note);
+	}
+	if (rc == 0)
+		rc = runner_flush(r);
+	if (r->ended_elsewhere)
+		return rc;
+	if (!r->timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return runner_end(r, "succeeded", NULL) == 0 ? rc : -1;
+	error = runner_error(r, status);
+	if (runner_end(r, "failed", error) != 0)
+		rc = -1;
+	free(error);
+	return rc;
+}
+
+int
+runner_run(const struct config *cfg, struct store *st, const char *id)
+{
+	struct run r;
+	struct job j;
+	char *cause = NULL;
+	int rc;
+
+	memset(&r, 0, sizeof r);
+	r.cfg = cfg;
+	r.st = st;
+	r.out_fd = r.err_fd = -1;
+	r.step = -1;
+	r.message = xstrdup("");
+	r.reader = proto_reader_new();
+	r.last_beat_ms = r.last_write_ms = runner_ms();
+	buf_init(&r.err_tail, 0);
+	snprintf(r.id, sizeof r.id, "%s", id);
+	job_init(&j, 0);
+	if (store_job_get(st, id, &j) != 0) {
+		runner_free(&r);
+		return -1;
+	}
+	log_info("job %s (%s): starting", id, j.type);
+	if (runner_setup(&r, &j, &cause) != 0 || runner_announce(&r) != 0 ||
+	    runner_start(&r, &j, &cause) != 0) {
+		rc = runner_end(&r, "failed", cause ? cause : "cannot start the job");
+		free(cause);
+	} else
+		rc = runner_finish(&r);
+	log_info("job %s: done", id);
+	job_clear(&j);
+	runner_free(&r);
+	return rc;
+}

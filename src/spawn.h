@@ -1,0 +1,32 @@
+/*
+ * spawn: starting other programs without a shell.
+ *
+ * spawn_detached starts the worker so that it outlives the request that
+ * started it and holds nothing of the web server's: measured (deploy.md),
+ * a child that keeps the CGI stdout holds the HTTP response open until it
+ * exits, and one that keeps the FastCGI listening socket (fd 0) stops the
+ * backend from ever being restarted.  So: fork, setsid, fork again (the
+ * worker is reparented to init and can never get a terminal), stdio to
+ * /dev/null, every other descriptor closed, signal dispositions and mask
+ * reset (libfcgi catches SIGTERM and SIGPIPE), then execve.
+ *
+ * spawn_process starts a job handler in its own process group (so a cancel
+ * or timeout can signal the handler and everything it started) with the
+ * given stdio, in the given directory.
+ */
+#ifndef LONGJOB_SPAWN_H
+#define LONGJOB_SPAWN_H
+
+#include <sys/types.h>
+
+/* Starts path detached; 0 once it is on its way, -1 (logged) if fork failed. */
+int spawn_detached(const char *path, char *const argv[], char *const envp[]);
+/*
+ * Starts path in a new process group, cwd dir, fds[0..2] as stdin/stdout/
+ * stderr.  Returns the pid, or -1 (logged).  The child reports an exec
+ * failure on its stderr and exits 127.
+ */
+pid_t spawn_process(const char *path, char *const argv[], char *const envp[],
+    const char *dir, const int fds[3]);
+
+#endif

@@ -1,0 +1,125 @@
+/*
+ * store: the SQLite database every longjob program shares.
+ *
+ * One file in WAL mode (readers never block the writer), busy_timeout so a
+ * writer waits instead of failing, short IMMEDIATE write transactions and
+ * prepared statements only.  The schema is versioned with PRAGMA
+ * user_version and created on first open.
+ *
+ * DESIGN: how progress rows become SSE ids.  Every change a person can see
+ * is a row in `events` whose INTEGER PRIMARY KEY AUTOINCREMENT `seq` is
+ * global and never reused, even after retention deletes rows.  That seq is
+ * the SSE `id:`.  The job row is the summary of its events; the worker
+ * writes both in the same transaction, so a snapshot of the job read in one
+ * transaction together with the job's largest seq is exactly "everything up
+ * to that id": a stream that sends the snapshot as a `state` event with that
+ * id, then every event with a larger seq, loses and repeats nothing.
+ *
+ * Job states: queued -> running -> succeeded | failed | cancelled, and
+ * queued -> cancelled.  The final transition always writes an `end` event.
+ *
+ * Ownership: strings in struct job are owned by it (job_clear frees them).
+ * Every function returns 0 on success and -1 on a database error, which it
+ * logs with sqlite3_errmsg; lookups return 1 for "not found".
+ */
+#ifndef LONGJOB_STORE_H
+#define LONGJOB_STORE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "jobid.h"
+
+struct store;
+
+struct job {
+	char id[JOBID_LEN + 1];
+	char *type;
+	char *state;
+	double progress;
+	char *step;		/* current step id, or NULL */
+	char *message;
+	double eta_s;		/* < 0: unknown */
+	double created, started, heartbeat, finished;	/* unix time, 0 = not yet */
+	long worker_pid;
+	char *params;		/* JSON object given to the handler */
+	char *steps;		/* JSON array [{id,label,status,started,finished}] */
+	char *result;		/* JSON object or NULL */
+	char *error;		/* text or NULL */
+	int64_t last_seq;	/* largest event seq of this job (snapshot reads) */
+	int64_t queue_position;	/* 1-based among queued jobs (snapshot reads), else 0 */
+};
+
+/* What a worker changes in one transaction; NULL / NAN / 0 mean "unchanged". */
+struct job_change {
+	const char *state;
+	double progress;
+	const char *message;
+	const char *step;
+	double eta_s;
+	const char *steps;
+	const char *result;
+	const char *error;
+	int started, finished, heartbeat;	/* set that timestamp to now */
+	const char *event_kind;	/* an event to append, or NULL */
+	const char *event_json;
+};
+
+/* Called for each event row; return non-zero to stop early. */
+typedef int (*store_event_cb)(void *ctx, int64_t seq, const char *job_id,
+    const char *kind, const char *json);
+/* Called for each job by store_job_list. */
+typedef void (*store_job_cb)(void *ctx, const struct job *job);
+
+/* Opens (creating if needed) the database; NULL with *cause set (caller frees). */
+struct store *store_open(const char *path, char **cause);
+void store_close(struct store *s);
+
+double store_now(void);
+void job_init(struct job *j, double progress_unset);
+void job_clear(struct job *j);
+/* Initialises a change with everything "unchanged". */
+void job_change_init(struct job_change *c);
+
+/* Inserts a queued job; 1 if max_queued jobs are already queued (refused). */
+int store_job_insert(struct store *s, const char *id, const char *type,
+    const char *params, const char *steps, int max_queued);
+/* Reads one job; 1 if there is none. */
+int store_job_get(struct store *s, const char *id, struct job *j);
+/* Reads a job, its largest event seq and queue position in one transaction. */
+int store_job_snapshot(struct store *s, const char *id, struct job *j);
+/* Applies a change (and appends its event) atomically; *seq gets the event's seq. */
+int store_job_change(struct store *s, const char *id, const struct job_change *c,
+    int64_t *seq);
+/*
+ * Claims the oldest queued job for worker pid if fewer than max_running jobs
+ * run.  First marks running jobs whose worker is gone (pid not alive, or no
+ * heartbeat for stale_s) as failed "worker lost".  1 and out set if claimed,
+ * 0 if nothing to do.
+ */
+int store_job_claim(struct store *s, int max_running, pid_t pid, double stale_s,
+    char out[JOBID_LEN + 1]);
+/* Marks running jobs of dead workers failed; returns how many (or -1). */
+int store_reap_lost(struct store *s, double stale_s);
+/* Lists the newest jobs first. */
+int store_job_list(struct store *s, int limit, store_job_cb cb, void *ctx);
+int store_count_state(struct store *s, const char *state);
+
+/* Events of one job with seq > after, in order. */
+int store_job_events(struct store *s, const char *id, int64_t after,
+    store_event_cb cb, void *ctx);
+/* Events of all jobs with seq > after, in order, at most limit rows. */
+int store_events_after(struct store *s, int64_t after, int limit,
+    store_event_cb cb, void *ctx);
+/* The largest seq so far (0 when empty). */
+int store_max_seq(struct store *s, int64_t *seq);
+/* PRAGMA data_version: changes whenever another connection commits. */
+int store_data_version(struct store *s, int64_t *v);
+
+/* Records an artifact; content type of one (1 if none); caller frees *ctype. */
+int store_artifact_add(struct store *s, const char *id, const char *name,
+    const char *ctype);
+int store_artifact_get(struct store *s, const char *id, const char *name,
+    char **ctype);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * longjob-worker: started detached by submit (or `longjob submit`).  Runs
+ * queued jobs, oldest first, while fewer than max_running run; exits when
+ * there is nothing it may start.  Several workers may run at once: claiming
+ * is one IMMEDIATE transaction, so each job is claimed exactly once.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "instance.h"
+#include "log.h"
+#include "runner.h"
+#include "store.h"
+
+int
+main(int argc, char **argv)
+{
+	struct instance inst;
+	char id[JOBID_LEN + 1], *cause = NULL;
+	const char *path = NULL;
+	int rc;
+
+	log_init("longjob-worker");
+	if (argc == 3 && strcmp(argv[1], "--config") == 0)
+		path = argv[2];
+	else if (argc != 1) {
+		fprintf(stderr, "usage: longjob-worker [--config PATH]\n");
+		return 2;
+	}
+	if (instance_open(&inst, path, &cause) != 0) {
+		log_error("%s", cause);
+		free(cause);
+		return 1;
+	}
+	while ((rc = store_job_claim(inst.st, inst.cfg->max_running, getpid(),
+	    RUNNER_STALE_S, id)) == 1) {
+		if (runner_run(inst.cfg, inst.st, id) != 0)
+			break;
+	}
+	instance_close(&inst);
+	return rc < 0 ? 1 : 0;
+}
