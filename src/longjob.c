@@ -179,7 +179,8 @@ cmd_show(struct instance *in, const char *id)
 	}
 	json = view_state(&j);
 	o = json_tokener_parse(json);
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+	printf("%s\n", json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
 	json_object_put(o);
 	free(json);
 	rc = strcmp(j.state, "succeeded") == 0 ? 0 : 1;

@@ -303,11 +303,19 @@ loop_broken_gone(void *ctx, struct http_req *r)
 	(void)r;
 }
 
-/* Nothing to do on ticks either. */
+/*
+ * A broken backend exits after a while: the web server then starts a fresh
+ * one, which may find the cause gone (a database that was busy, a config
+ * that was fixed).
+ */
 static void
 loop_broken_tick(void *ctx)
 {
+	static int ticks;
+
 	(void)ctx;
+	if (++ticks >= 10)
+		loop_stop = 1;
 }
 
 int

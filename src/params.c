@@ -37,6 +37,18 @@ params_free(struct params *p)
 	free(p);
 }
 
+/* Length in characters (UTF-8 code points), as the config bounds count it. */
+static long long
+params_chars(const char *s, size_t len)
+{
+	long long n = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		n += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return n;
+}
+
 /* Parses a whole decimal integer; -1 if it is not one. */
 static int
 params_parse_int(const char *s, long long *v)
@@ -66,7 +78,7 @@ params_store(struct params *p, const struct config_field *f, const char *value,
 		return -1;
 	}
 	if (f->kind == FIELD_STRING) {
-		if ((long long)len < f->min || (long long)len > f->max) {
+		if (params_chars(value, len) < f->min || params_chars(value, len) > f->max) {
 			*cause = xasprintf("field '%s' must be %lld to %lld characters long",
 			    f->name, f->min, f->max);
 			return -1;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "store.h"
@@ -223,6 +224,29 @@ fail:
 	return -1;
 }
 
+/*
+ * WAL: the progress poller reads while workers write, neither waits.
+ * Switching a new database to WAL needs an exclusive lock and fails with
+ * SQLITE_BUSY, without the busy handler, while another program opens the
+ * same new file (the three backends start together): retry for a while.
+ */
+static int
+store_pragmas(struct store *s, char **err)
+{
+	int rc, i;
+
+	for (i = 0; i < 100; i++) {
+		sqlite3_free(*err);
+		*err = NULL;
+		rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL;"
+		    "PRAGMA synchronous = NORMAL", NULL, NULL, err);
+		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+			return rc;
+		usleep(50 * 1000);
+	}
+	return rc;
+}
+
 struct store *
 store_open(const char *path, char **cause)
 {
@@ -238,10 +262,7 @@ store_open(const char *path, char **cause)
 		return NULL;
 	}
 	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
-	/* WAL: the progress poller reads while workers write, neither waits. */
-	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL;"
-	    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", NULL, NULL,
-	    &err) != SQLITE_OK) {
+	if (store_pragmas(s, &err) != SQLITE_OK) {
 		*cause = xasprintf("%s: %s", path, err ? err : "?");
 		sqlite3_free(err);
 		store_close(s);

@@ -84,6 +84,8 @@ lj_cleanup() {
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -f "$LJ_RUN/lighttpd-error.log" ]; then
 		echo "# --- lighttpd error log ---"
 		sed 's/^/# /' "$LJ_RUN/lighttpd-error.log" | tail -60
+		echo "# --- backend stderr ---"
+		sed 's/^/# /' "$LJ_RUN/lighttpd-stdout.log" | tail -60
 	fi
 	rm -rf "$LJ_TMP"
 }
@@ -161,7 +163,9 @@ lj_start() {
 lj_submit() {
 	local type=$1 out
 	shift
-	out=$(curl -s -m 20 -H 'Accept: application/json' "$@" "$LJ_URL/longjob/submit/$type") ||
+	# Without fields, post an empty form (curl sends no length otherwise: 411).
+	[ $# -eq 0 ] && set -- -d ''
+	out=$(curl -s -m 20 -X POST -H 'Accept: application/json' "$@" "$LJ_URL/longjob/submit/$type") ||
 		{ echo "submit failed: curl $?" >&2; return 1; }
 	case "$out" in *'"id":"'*) ;; *) echo "submit answered: $out" >&2; return 1 ;; esac
 	echo "$out" | sed 's/.*"id":"\([0-9a-f]*\)".*/\1/'
@@ -198,4 +202,19 @@ lj_done() {
 	[ "$LJ_CHECKS" -gt 0 ] || { echo "no checks ran"; exit 1; }
 	[ "$LJ_FAILED" -eq 0 ] || { echo "# $LJ_FAILED of $LJ_CHECKS checks failed"; exit 1; }
 	exit 0
+}
+
+# lj_add_type NAME JSON: adds a job type to the test config (before lj_start).
+lj_add_type() {
+	[ -f "$LJ_CONFIG" ] || lj_write_config
+	sed -i -e "s|^  \"types\": {|  \"types\": {\n    \"$1\": $2,|" "$LJ_CONFIG"
+	grep -q "\"$1\": " "$LJ_CONFIG" || lj_die "cannot add type $1"
+}
+
+# lj_test_handlers: the job types backed by tests/handlers.
+lj_test_handlers() {
+	local h=$top_srcdir/tests/handlers
+	lj_add_type fail "{ \"argv\": [\"$h/fail\"] }"
+	lj_add_type chatty "{ \"argv\": [\"$h/chatty\"] }"
+	lj_add_type slow "{ \"argv\": [\"$h/slow\", \"3\"], \"steps\": [\"only\"] }"
 }

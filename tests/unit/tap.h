@@ -13,7 +13,7 @@
 
 static int tap_n, tap_failed;
 
-static int
+static int __attribute__((unused))
 tap_ok(int cond, const char *what, int line)
 {
 	tap_n++;
@@ -23,7 +23,7 @@ tap_ok(int cond, const char *what, int line)
 	return cond;
 }
 
-static int
+static int __attribute__((unused))
 tap_is_str(const char *got, const char *want, const char *what, int line)
 {
 	int cond = (got == NULL && want == NULL) ||
@@ -35,7 +35,7 @@ tap_is_str(const char *got, const char *want, const char *what, int line)
 	return cond;
 }
 
-static int
+static int __attribute__((unused))
 tap_is_int(long long got, long long want, const char *what, int line)
 {
 	int cond = got == want;
@@ -45,7 +45,7 @@ tap_is_int(long long got, long long want, const char *what, int line)
 	return cond;
 }
 
-static int
+static int __attribute__((unused))
 tap_done(void)
 {
 	printf("1..%d\n", tap_n);

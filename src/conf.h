@@ -1,0 +1,91 @@
+/*
+ * conf: the one JSON file that describes a longjob installation.
+ *
+ * Found through $LONGJOB_CONFIG, else SYSCONFDIR/longjob/longjob.json.
+ * Relative paths inside it (database, spool, a handler's argv[0] when it
+ * contains a '/') are taken relative to the directory of the file, so a
+ * config and its handlers can be moved together.
+ *
+ * Loading is table driven (conf.c): one table holds each top-level key's
+ * name, type, default, bounds and help text; the loader, `longjob
+ * check-config` and the documented example all come from it.  Every mistake
+ * is reported with the JSON path of the key and what is wrong
+ * ("types.render.timeout_s: must be an integer from 1 to 604800").
+ */
+#ifndef LONGJOB_CONF_H
+#define LONGJOB_CONF_H
+
+#include <stddef.h>
+
+enum field_kind { FIELD_STRING, FIELD_INT, FIELD_FILE };
+
+struct config_field {
+	char *name;		/* form field name: [A-Za-z0-9_-], 1..64 chars */
+	enum field_kind kind;
+	int required;
+	char *def;		/* default value as text, or NULL */
+	long long min, max;	/* FIELD_INT: bounds; FIELD_STRING: length bounds */
+	long long max_bytes;	/* FIELD_FILE: upload size limit */
+	char *label;		/* for forms and messages; defaults to name */
+};
+
+struct config_step {
+	char *id;		/* [A-Za-z0-9_-], 1..64 chars */
+	char *label;		/* defaults to id */
+};
+
+struct config_type {
+	char *name;		/* [A-Za-z0-9_-], 1..64 chars */
+	char **argv;		/* NULL-terminated; argv[0] absolute after loading */
+	int timeout_s;
+	long long max_body;	/* whole request body limit for this type */
+	struct config_field *fields;
+	size_t nfields;
+	struct config_step *steps;	/* declared steps, may be empty */
+	size_t nsteps;
+};
+
+struct config {
+	char *path;		/* the file it came from */
+	char *database;
+	char *spool;
+	char *worker;		/* path of longjob-worker */
+	int max_running;
+	int max_queued;
+	int poll_ms;
+	int heartbeat_s;	/* SSE keepalive comment after this much silence */
+	int stream_max_s;	/* a stream ends itself after this long; the client resumes */
+	int retry_ms;		/* the SSE retry: value */
+	int progress_interval_ms;	/* coalescing window for progress rows */
+	int log_lines;		/* at most this many log events per job */
+	int retain_s;
+	long long max_body;	/* default body limit */
+	char *page_url;		/* the job page; submit redirects to page_url?id=<id> */
+	char *progress_url;	/* progress_url/<id> is the stream */
+	char *result_url;	/* result_url/<id>[/<artifact>] */
+	char **allowed_origins;	/* NULL-terminated */
+	struct config_type *types;
+	size_t ntypes;
+};
+
+/* Path of the config file to use: $LONGJOB_CONFIG or the built-in default. */
+const char *config_default_path(void);
+
+/*
+ * Loads and validates the file.  On success returns a config the caller frees
+ * with config_free.  On failure returns NULL and sets *cause to a message
+ * (naming the key and the problem, one per line when there are several) that
+ * the caller frees.
+ */
+struct config *config_load(const char *path, char **cause);
+/* The same from a JSON text; base_dir resolves relative paths (NULL: the current directory). */
+struct config *config_parse(const char *json, const char *base_dir, char **cause);
+void config_free(struct config *c);
+
+const struct config_type *config_type_find(const struct config *c, const char *name);
+const struct config_field *config_field_find(const struct config_type *t, const char *name);
+
+/* Writes the documentation of every key (from the table) to fp. */
+void config_describe(void *fp);
+
+#endif

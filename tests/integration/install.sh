@@ -1,0 +1,43 @@
+#!/bin/bash
+# make install honours --prefix and DESTDIR and installs the programs, pages,
+# demo handlers and the example configs; the installed lighttpd example then
+# runs verbatim (only its port changed) and serves a job end to end.
+. "$(dirname "$0")/lib.sh"
+command -v lighttpd >/dev/null || lj_skip "lighttpd is not installed"
+prefix=$LJ_TMP/prefix
+mkdir -p "$LJ_TMP/build"
+(cd "$LJ_TMP/build" && "$top_srcdir/configure" -q --prefix="$prefix" >/dev/null &&
+	make -s -j2 >/dev/null 2>&1 && make -s install >/dev/null 2>&1)
+lj_check $? "configure --prefix && make && make install"
+for f in bin/longjob libexec/longjob/longjob-worker libexec/longjob/cgi-bin/submit \
+	libexec/longjob/cgi-bin/progress libexec/longjob/cgi-bin/result \
+	libexec/longjob/jobs/render libexec/longjob/jobs/import share/longjob/www/job.html \
+	share/longjob/www/longjob.js share/longjob/examples/lighttpd.conf.example \
+	etc/longjob/longjob.json; do
+	[ -e "$prefix/$f" ]
+	lj_check $? "installed $f"
+done
+lj_is "$(stat -c %a "$prefix/var/lib/longjob")" 700 "the state directory is owner-only"
+(cd "$LJ_TMP/build" && make -s install DESTDIR="$LJ_TMP/dest" >/dev/null 2>&1)
+[ -x "$LJ_TMP/dest$prefix/bin/longjob" ]
+lj_check $? "DESTDIR is honoured"
+LONGJOB_CONFIG=$prefix/etc/longjob/longjob.json "$prefix/bin/longjob" check-config >/dev/null
+lj_check $? "the installed config is valid"
+
+LJ_PORT=$(lj_free_port)
+sed "s|^server.port .*|server.port = $LJ_PORT|" "$prefix/share/longjob/examples/lighttpd.conf.example" \
+	>"$LJ_TMP/installed.conf"
+lighttpd -tt -f "$LJ_TMP/installed.conf" >/dev/null 2>&1
+lj_check $? "the installed example passes lighttpd -tt"
+LJ_RUN=$prefix/var/run/longjob
+LJ_CONFIG=$prefix/etc/longjob/longjob.json
+lighttpd -D -f "$LJ_TMP/installed.conf" & LJ_PID=$!
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$LJ_PORT") 2>/dev/null && break; sleep 0.05; done
+LJ_URL=http://127.0.0.1:$LJ_PORT
+lj_is "$(lj_status "$LJ_URL/")" 200 "the installed pages are served"
+id=$(lj_submit render -d seconds=0 -d width=16 -d height=16)
+lj_check $? "a job submitted to the installed programs"
+lj_stream "$id" "$LJ_TMP/s"
+tail -1 "$LJ_TMP/s/0.events" | grep -q '"state":"succeeded"'
+lj_check $? "it ran to success"
+lj_done

@@ -1,0 +1,36 @@
+#!/bin/bash
+# 200 concurrent streams through lighttpd to ONE progress process; every one
+# of them receives every event of its job.
+. "$(dirname "$0")/lib.sh"
+lj_test_handlers
+lj_start
+N=200
+
+id=$(lj_submit slow)
+lj_check $? "job submitted"
+"$SSECLIENT" -q -n $N -o "$LJ_TMP/m" -t 60 "$LJ_URL/longjob/progress/$id" >"$LJ_TMP/summary"
+lj_check $? "sseclient held $N streams: $(cat "$LJ_TMP/summary")"
+grep -q "status200 $N " "$LJ_TMP/summary"
+lj_check $? "all $N got 200"
+grep -q "ended $N " "$LJ_TMP/summary"
+lj_check $? "all $N ended cleanly"
+
+# Every stream, from the later of the opening states on, saw the same events.
+from=$(for f in "$LJ_TMP"/m/*.events; do head -1 "$f" | cut -f1; done | sort -n | tail -1)
+awk -F'\t' -v from="$from" '$1 > from' "$LJ_TMP/m/0.events" >"$LJ_TMP/ref"
+same=0
+for f in "$LJ_TMP"/m/*.events; do
+	awk -F'\t' -v from="$from" '$1 > from' "$f" | cmp -s - "$LJ_TMP/ref" && same=$((same + 1))
+done
+lj_is "$same" "$N" "all $N streams received the same events after id $from ($(wc -l <"$LJ_TMP/ref") events)"
+tail -1 "$LJ_TMP/ref" | grep -q '	end	'
+lj_check $? "and those end with end"
+
+# How many progress processes served them: exactly one.
+procs=0
+for p in /proc/[0-9]*; do
+	tr '\0' '\n' <"$p/cmdline" 2>/dev/null | head -1 | grep -q "cgi-bin/progress$" || continue
+	tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "LONGJOB_CONFIG=$LJ_CONFIG" && procs=$((procs + 1))
+done
+lj_is "$procs" 1 "one progress process served them"
+lj_done
