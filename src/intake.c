@@ -25,15 +25,20 @@ int
 intake_start_worker(const struct config *cfg)
 {
 	char *argv[] = { cfg->worker, "--config", cfg->path, NULL };
-	const char *debug = getenv("LONGJOB_DEBUG");
-	char *envp[3] = { "PATH=/usr/local/bin:/usr/bin:/bin", NULL, NULL };
-	char *dbg = NULL;
-	int rc;
+	/* The worker gets a clean environment, but for these (debugging, tests). */
+	static const char *keep[] = { "LONGJOB_DEBUG", "ASAN_OPTIONS", "UBSAN_OPTIONS",
+	    "LSAN_OPTIONS", NULL };
+	char *envp[6] = { "PATH=/usr/local/bin:/usr/bin:/bin" };
+	int i, n = 1, rc;
 
-	if (debug != NULL)
-		envp[1] = dbg = xasprintf("LONGJOB_DEBUG=%s", debug);
+	for (i = 0; keep[i] != NULL; i++) {
+		if (getenv(keep[i]) != NULL)
+			envp[n++] = xasprintf("%s=%s", keep[i], getenv(keep[i]));
+	}
+	envp[n] = NULL;
 	rc = spawn_detached(cfg->worker, argv, envp);
-	free(dbg);
+	while (--n > 0)
+		free(envp[n]);
 	return rc;
 }
 

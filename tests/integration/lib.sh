@@ -25,6 +25,9 @@ LJ_RUN=$LJ_TMP/run
 LJ_STATE=$LJ_TMP/var/lib/longjob
 mkdir -p "$LJ_RUN" "$LJ_STATE"
 export LONGJOB_CONFIG=$LJ_CONFIG
+# Sanitizer builds: every program (backends, workers) reports into files we check at the end.
+export ASAN_OPTIONS="log_path=$LJ_TMP/sanitizer:detect_leaks=1"
+export UBSAN_OPTIONS="log_path=$LJ_TMP/sanitizer:print_stacktrace=1:halt_on_error=1"
 
 # Prints a check's outcome; counts failures.  Usage: lj_ok COND-EXIT-STATUS "what"
 lj_check() {
@@ -58,16 +61,32 @@ lj_die() {
 	exit 1
 }
 
-# Kills, by pid, every process whose cwd lies in our tree or whose command line names our config.
-lj_kill_ours() {
-	local p cwd pids=
+# The pids of the processes this test caused: handlers (cwd in our tree),
+# workers (our config on their command line), backends (cgi-bin programs
+# with our config in their environment).
+lj_our_pids() {
+	local p cwd cmd
 	for p in /proc/[0-9]*; do
 		cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
-		case "$cwd" in "$LJ_TMP"/*) pids="$pids ${p#/proc/}"; continue ;; esac
-		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$LJ_CONFIG"; then
-			pids="$pids ${p#/proc/}"
-		fi
+		cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)
+		case "$cwd" in "$LJ_TMP"/*) echo "${p#/proc/}"; continue ;; esac
+		case "$cmd" in
+		*"$LJ_CONFIG"*) echo "${p#/proc/}" ;;
+		*/cgi-bin/*) tr '\0' '\n' <"$p/environ" 2>/dev/null |
+			grep -qxF -- "LONGJOB_CONFIG=$LJ_CONFIG" && echo "${p#/proc/}" ;;
+		esac
 	done
+}
+
+# 0 if any process of ours is still alive.
+lj_ours_alive() {
+	[ -n "$(lj_our_pids)" ]
+}
+
+# Kills, by pid, every process this test caused that is still there.
+lj_kill_ours() {
+	local pids
+	pids=$(lj_our_pids)
 	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
 	return 0
 }
@@ -80,7 +99,14 @@ lj_cleanup() {
 		for _ in $(seq 50); do kill -0 "$LJ_PID" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$LJ_PID" 2>/dev/null
 	fi
+	# Give the programs that got SIGTERM a moment to exit (and report leaks).
+	for _ in $(seq 30); do lj_ours_alive || break; sleep 0.1; done
 	lj_kill_ours
+	if ls "$LJ_TMP"/sanitizer.* >/dev/null 2>&1; then
+		echo "not ok - a sanitizer reported errors:"
+		cat "$LJ_TMP"/sanitizer.* | head -80 | sed 's/^/# /'
+		rc=1
+	fi
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -f "$LJ_RUN/lighttpd-error.log" ]; then
 		echo "# --- lighttpd error log ---"
 		sed 's/^/# /' "$LJ_RUN/lighttpd-error.log" | tail -60
@@ -88,6 +114,7 @@ lj_cleanup() {
 		sed 's/^/# /' "$LJ_RUN/lighttpd-stdout.log" | tail -60
 	fi
 	rm -rf "$LJ_TMP"
+	exit "$rc"
 }
 trap lj_cleanup EXIT
 trap 'exit 130' INT TERM

@@ -1,0 +1,45 @@
+#!/bin/sh
+# deps.sh: installs the Debian packages longjob needs to build, test and run
+# its demo, if any is missing.  Needs root (or sudo) only when it installs.
+#
+# The package scripts would start a system-wide lighttpd on port 80 on
+# install; a temporary policy-rc.d stops that (the demo and the tests start
+# their own lighttpd on 127.0.0.1 with their own config).
+set -eu
+
+PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev libjson-c-dev
+libsqlite3-dev libpng-dev lighttpd sqlite3 curl ca-certificates"
+
+missing=
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps.sh: installing:$missing"
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || {
+		echo "deps.sh: these Debian packages are missing:$missing" >&2
+		echo "deps.sh: install them as root: apt-get install$missing" >&2
+		exit 1
+	}
+	SUDO=sudo
+fi
+
+policy=/usr/sbin/policy-rc.d
+added_policy=
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+	$SUDO chmod 755 "$policy"
+	added_policy=1
+fi
+cleanup() { [ -n "$added_policy" ] && $SUDO rm -f "$policy"; return 0; }
+trap cleanup EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "deps.sh: done"
