@@ -14,6 +14,7 @@
 #include "await.h"
 #include "conf.h"
 #include "http.h"
+#include "intake.h"
 #include "jobid.h"
 #include "log.h"
 #include "loop.h"
@@ -313,7 +314,8 @@ await_tick(void *ctx)
 	}
 	if (now - a->last_reap_ms >= AWAIT_REAP_MS) {
 		a->last_reap_ms = now;
-		store_reap_lost(a->st, RUNNER_STALE_S);
+		if (store_reap_lost(a->st, RUNNER_STALE_S) > 0)
+			intake_start_worker(a->cfg);
 	}
 	if (store_data_version(a->st, &version) != 0 || version == a->data_version)
 		return;

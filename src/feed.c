@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "http.h"
+#include "intake.h"
 #include "jobid.h"
 #include "log.h"
 #include "loop.h"
@@ -426,8 +427,10 @@ feed_tick(void *ctx)
 	}
 	if (now - f->last_reap_ms >= FEED_REAP_MS) {
 		f->last_reap_ms = now;
-		/* A worker killed with -9 writes no `end`; this does, so no stream hangs. */
-		store_reap_lost(f->st, RUNNER_STALE_S);
+		/* A worker killed with -9 writes no `end`; this does, so no stream
+		 * hangs, and starts a worker for what was queued behind it. */
+		if (store_reap_lost(f->st, RUNNER_STALE_S) > 0)
+			intake_start_worker(f->cfg);
 	}
 }
 

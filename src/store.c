@@ -604,9 +604,31 @@ store_reap_in_txn(struct store *s, double stale_s)
 	return n;
 }
 
+/* 1 if some running job's worker is gone (a read: no lock is taken). */
+static int
+store_any_lost(struct store *s, double stale_s)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_RUNNING);
+	double now = store_now();
+	int lost = 0;
+
+	if (st == NULL)
+		return -1;
+	while (!lost && sqlite3_step(st) == SQLITE_ROW)
+		lost = store_worker_gone((long)sqlite3_column_int64(st, 1),
+		    sqlite3_column_double(st, 2), now, stale_s);
+	sqlite3_reset(st);
+	return lost;
+}
+
 int
 store_reap_lost(struct store *s, double stale_s)
 {
+	int rc = store_any_lost(s, stale_s);
+
+	/* The progress and result programs call this often: write only when needed. */
+	if (rc <= 0)
+		return rc;
 	if (store_exec(s, SQL_BEGIN_IMMEDIATE) != 0)
 		return -1;
 	return store_end(s, store_reap_in_txn(s, stale_s));

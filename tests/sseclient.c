@@ -25,6 +25,27 @@
  * waiting connection stops counting after a second), so thousands of
  * connections do not overrun the server's listen backlog.  Only this client
  * closes early (-k, the deadline or a signal); it never reconnects.
+ *
+ * Output.  Unless -q, one stdout line per event: "conn <i> <id> <type>
+ * <data>".  With -o DIR, DIR/<i>.status holds the final response's status
+ * line and headers (LF-terminated, empty if no response came) and
+ * DIR/<i>.events one line per event, "[<ms>\t]<id>\t<type>\t<data>", where
+ * <id> is the last event id (the -l value until the stream sets one) and
+ * each LF inside <data> is written as the two characters "\n".  Then, for
+ * every status other than 200 and 204, a line "status <code> <count>", and
+ * last the summary line:
+ *
+ *   connections N opened N status200 N status204 N status4xx N other N
+ *   events N comments N ended N errors N
+ *
+ * "opened" counts TCP connections made; "ended" event streams the server
+ * ended cleanly (the last chunk, Content-Length reached, or EOF when the body
+ * is delimited by the close); "errors" connect/read failures, malformed HTTP,
+ * a 200 that is not text/event-stream, over-long lines, truncated bodies and
+ * connections without a response when the deadline passes.  A non-200
+ * response is counted and closed, as EventSource does.  Exit status: 0 if
+ * every connection got a response and there were no errors, 1 otherwise,
+ * 2 for usage errors.
  */
 
 #ifndef _GNU_SOURCE
@@ -108,7 +129,7 @@ struct conn {
 	enum conn_state		 state;
 	int64_t			 start_ms;	/* when connect() was called */
 	size_t			 sent;		/* request bytes written */
-	int			 got_bytes;	/* any response byte read */
+	int			 holds_slot;	/* counts against the batch (-b) */
 	int			 status;	/* final status, 0 until known */
 
 	struct buf		 head;		/* response head so far */
@@ -150,6 +171,8 @@ static size_t	 request_len;
 static struct conn	*conns;
 static struct pollfd	*pfds;
 static int		 next_start;	/* first connection not started */
+static int		 age_scan;	/* first connection that may hold a slot */
+static int		 waiting;	/* connections holding a batch slot */
 static int		 done_count;	/* connections in CONN_DONE */
 static int		 keep_events_open; /* enough fds for the .events files */
 static long		 opened, responded, events, comments, ended, errors;
@@ -200,6 +223,7 @@ static int
 buf_add(struct buf *b, const void *p, size_t n, size_t limit)
 {
 	size_t	 want;
+	char	*np;
 
 	if (n > limit || b->len > limit - n)
 		return -1;
@@ -209,10 +233,11 @@ buf_add(struct buf *b, const void *p, size_t n, size_t limit)
 		want = b->size < 64 ? 64 : b->size;
 		while (want < b->len + n)
 			want *= 2;
-		if ((b->p = realloc(b->p, want)) == NULL) {
+		if ((np = realloc(b->p, want)) == NULL) {
 			fputs("sseclient: out of memory\n", stderr);
 			abort();
 		}
+		b->p = np;
 		b->size = want;
 	}
 	memcpy(b->p + b->len, p, n);
@@ -373,19 +398,49 @@ parse_args(int argc, char **argv)
 	return argv[optind];
 }
 
+/* Build the request every connection sends into request/request_len. */
+static void
+build_request(const char *host, size_t hostlen, const char *path,
+    size_t pathlen)
+{
+	struct buf	 req = { NULL, 0, 0 };
+	int		 i;
+
+	buf_str(&req, "GET ");
+	if (pathlen == 0 || *path == '?')
+		buf_str(&req, "/");
+	buf_add(&req, path, pathlen, SIZE_MAX);
+	buf_str(&req, " HTTP/1.1\r\nHost: ");
+	buf_add(&req, host, hostlen, SIZE_MAX);
+	buf_str(&req, "\r\nAccept: text/event-stream\r\n"
+	    "Cache-Control: no-cache\r\nConnection: close\r\n");
+	if (opt.last_id != NULL) {
+		buf_str(&req, "Last-Event-ID: ");
+		buf_str(&req, opt.last_id);
+		buf_str(&req, "\r\n");
+	}
+	for (i = 0; i < opt.nheaders; i++) {
+		buf_str(&req, opt.headers[i]);
+		buf_str(&req, "\r\n");
+	}
+	buf_str(&req, "\r\n");
+	request = req.p;
+	request_len = req.len;
+}
+
 /* Parse the URL into target and build the request; exits on bad input. */
 static void
 parse_url(const char *url)
 {
 	const char	*host, *path;
-	char		 name[64];
-	size_t		 hostlen, pathlen;
+	char		 name[64], *colon;
+	size_t		 hostlen;
 	long		 port = 80;
-	char		*colon;
-	int		 i;
 
 	if (strncmp(url, "http://", 7) != 0)
 		usage("URL must start with http://");
+	if (strpbrk(url, " \t\r\n") != NULL)
+		usage("URL: contains white space");
 	host = url + 7;
 	path = host + strcspn(host, "/?#");
 	hostlen = path - host;
@@ -404,32 +459,8 @@ parse_url(const char *url)
 		strcpy(name, "127.0.0.1");
 	if (inet_pton(AF_INET, name, &target.sin_addr) != 1)
 		usage("URL: host must be an IPv4 address or localhost");
-
-	pathlen = strcspn(path, "#");
-	if (strpbrk(url, " \t\r\n") != NULL)
-		usage("URL: contains white space");
-	buf_str(&out, "GET ");
-	if (pathlen == 0 || *path == '?')
-		buf_str(&out, "/");
-	buf_add(&out, path, pathlen, SIZE_MAX);
-	buf_str(&out, " HTTP/1.1\r\nHost: ");
-	buf_add(&out, host, hostlen, SIZE_MAX);
-	buf_str(&out, "\r\nAccept: text/event-stream\r\n"
-	    "Cache-Control: no-cache\r\nConnection: close\r\n");
-	if (opt.last_id != NULL) {
-		buf_str(&out, "Last-Event-ID: ");
-		buf_str(&out, opt.last_id);
-		buf_str(&out, "\r\n");
-	}
-	for (i = 0; i < opt.nheaders; i++) {
-		buf_str(&out, opt.headers[i]);
-		buf_str(&out, "\r\n");
-	}
-	buf_str(&out, "\r\n");
-	request = out.p;
-	request_len = out.len;
-	out.p = NULL;
-	out.len = out.size = 0;
+	/* The fragment is not sent. */
+	build_request(host, hostlen, path, strcspn(path, "#"));
 }
 
 /* Raise the open-file limit to the hard limit; decide how files are kept. */
@@ -473,6 +504,16 @@ prepare_dir(void)
 	}
 }
 
+/* Give back a connection's batch slot, if it still holds one. */
+static void
+slot_release(struct conn *c)
+{
+	if (c->holds_slot) {
+		c->holds_slot = 0;
+		waiting--;
+	}
+}
+
 /* Close a connection, free its buffers and count how it ended. */
 static void
 conn_finish(struct conn *c, enum outcome how)
@@ -491,6 +532,7 @@ conn_finish(struct conn *c, enum outcome how)
 	buf_free(&c->data);
 	buf_free(&c->type);
 	buf_free(&c->id);
+	slot_release(c);
 	c->state = CONN_DONE;
 	done_count++;
 	if (how == OUT_ENDED)
@@ -555,6 +597,8 @@ static void
 conn_start(struct conn *c)
 {
 	c->start_ms = now_ms();
+	c->holds_slot = 1;
+	waiting++;
 	c->state = CONN_CONNECTING;
 	if (opt.dir != NULL && conn_open_files(c) != 0)
 		return;
@@ -573,34 +617,19 @@ conn_start(struct conn *c)
 	conn_poll(c, POLLOUT);
 }
 
-/* Count the connections still waiting for their first response byte. */
-static int
-count_waiting(int64_t now)
-{
-	int	 i, n = 0;
-
-	for (i = 0; i < next_start; i++) {
-		if (conns[i].state == CONN_DONE || conns[i].got_bytes)
-			continue;
-		if (now - conns[i].start_ms < WAIT_AGE_MS)
-			n++;
-	}
-	return n;
-}
-
-/* Start as many connections as the batch allows. */
+/*
+ * Start as many connections as the batch allows.  A connection holds a slot
+ * from its start until its first response byte, its end or WAIT_AGE_MS;
+ * connections start in index order, so the ageing scan only moves forward.
+ */
 static void
 start_more(int64_t now)
 {
-	int	 waiting;
-
-	if (next_start == opt.count)
-		return;
-	waiting = count_waiting(now);
-	while (next_start < opt.count && waiting < opt.batch) {
+	while (age_scan < next_start &&
+	    now - conns[age_scan].start_ms >= WAIT_AGE_MS)
+		slot_release(&conns[age_scan++]);
+	while (next_start < opt.count && waiting < opt.batch)
 		conn_start(&conns[next_start++]);
-		waiting++;
-	}
 }
 
 /* Write the response head to DIR/<num>.status, one header per LF line. */
@@ -980,39 +1009,45 @@ parse_length(const char *v, size_t n, uint64_t *len)
 	return 0;
 }
 
+/* Is the header name (p, n) equal to name, ignoring case? */
+static int
+header_is(const char *p, size_t n, const char *name)
+{
+	return strlen(name) == n && strncasecmp(p, name, n) == 0;
+}
+
 /* Read the headers that matter: framing and media type; 0 or -1. */
 static int
 parse_headers(struct conn *c, const char *h, size_t end, size_t pos,
     int *stream)
 {
 	const char	*s, *colon, *v;
-	size_t		 n, vn;
-	int		 has_length = 0;
+	size_t		 n, name, vn;
+	int		 has_length = 0, has_coding = 0;
 
 	c->mode = BODY_EOF;
 	*stream = 0;
 	while ((s = head_line(h, end, &pos, &n)) != NULL && n > 0) {
 		if ((colon = memchr(s, ':', n)) == NULL)
 			return -1;
+		name = colon - s;
 		for (v = colon + 1; v < s + n && (*v == ' ' || *v == '\t'); v++)
 			;
 		vn = s + n - v;
 		while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
 			vn--;
-		if (colon - s == 17 &&
-		    strncasecmp(s, "transfer-encoding", 17) == 0)
+		if (header_is(s, name, "Transfer-Encoding")) {
 			c->mode = is_chunked(v, vn) ? BODY_CHUNKED : BODY_EOF;
-		else if (colon - s == 14 &&
-		    strncasecmp(s, "content-length", 14) == 0) {
+			has_coding = 1;
+		} else if (header_is(s, name, "Content-Length")) {
 			if (parse_length(v, vn, &c->remaining) != 0)
 				return -1;
 			has_length = 1;
-		} else if (colon - s == 12 &&
-		    strncasecmp(s, "content-type", 12) == 0)
+		} else if (header_is(s, name, "Content-Type"))
 			*stream = is_event_stream(v, vn);
 	}
-	if (has_length && c->mode == BODY_EOF)
-		c->mode = BODY_LENGTH;	/* Transfer-Encoding wins */
+	if (has_length && !has_coding)	/* Transfer-Encoding wins */
+		c->mode = BODY_LENGTH;
 	return 0;
 }
 
@@ -1140,7 +1175,7 @@ conn_readable(struct conn *c)
 		conn_eof(c);
 		return;
 	}
-	c->got_bytes = 1;
+	slot_release(c);
 	if (c->state == CONN_HEAD)
 		head_feed(c, rbuf, r);
 	else
@@ -1228,8 +1263,10 @@ run(void)
 		if (r < 0 && errno != EINTR)
 			fatal("poll");
 		for (i = 0; r > 0 && i < opt.count; i++) {
-			if (pfds[i].fd >= 0 && pfds[i].revents != 0)
-				conn_event(&conns[i], pfds[i].revents);
+			if (pfds[i].fd < 0 || pfds[i].revents == 0)
+				continue;
+			conn_event(&conns[i], pfds[i].revents);
+			r--;	/* stop looking once all are seen */
 		}
 	}
 	close_all();
@@ -1282,6 +1319,7 @@ setup_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/* Parse the options, run every connection, report what arrived. */
 int
 main(int argc, char **argv)
 {

@@ -15,6 +15,19 @@ lj_check $? "plain lines with percent and message when not a terminal"
 echo "$out" | tail -1 | grep -q '^succeeded: {"img":'
 lj_check $? "the last line says succeeded with the result"
 
+if command -v script >/dev/null; then
+	# On a terminal (a pseudo-terminal from script(1)): a redrawn bar.
+	script -qec "'$LJ' submit render seconds=1 width=24 height=24 --watch" /dev/null \
+		>"$LJ_TMP/tty.out" </dev/null
+	lj_is $? 0 "on a terminal, submit --watch exits 0 too"
+	grep -q $'\r\033\[K\[#*-*\] *[0-9.]*%' "$LJ_TMP/tty.out"
+	lj_check $? "and draws a bar that redraws itself (\\r, erase line, [###---])"
+	grep -q '\[##############################\] 100.0%' "$LJ_TMP/tty.out"
+	lj_check $? "which ends full"
+else
+	echo "# SKIP: script(1) is not installed; the terminal bar is not tested"
+fi
+
 "$LJ" show "$id" | grep -q '"state": "succeeded"'
 lj_check $? "show prints the job"
 "$LJ" list | grep -q "^$id  render"
