@@ -191,12 +191,20 @@ usage(const char *why)
 {
 	if (why != NULL)
 		fprintf(stderr, "sseclient: %s\n", why);
-	fprintf(stderr,
-	    "usage: sseclient [-qT] [-n count] [-l last-event-id] [-t seconds]\n"
-	    "                 [-o dir] [-k events] [-b batch] [-H 'Name: value']"
-	    " URL\n"
-	    "  URL is http://HOST[:PORT]/path?query, HOST an IPv4 address or"
-	    " localhost\n");
+	fputs("usage: sseclient [options] http://HOST[:PORT]/path?query\n"
+	    "  HOST is an IPv4 address or localhost\n"
+	    "  -n N       N concurrent connections (default 1)\n"
+	    "  -l ID      send Last-Event-ID: ID\n"
+	    "  -t SECS    overall deadline (default 30)\n"
+	    "  -o DIR     write DIR/<i>.events and DIR/<i>.status\n"
+	    "  -k K       close a connection after K events (0: after the"
+	    " headers)\n"
+	    "  -T         prefix .events lines with ms since the connection"
+	    " started\n"
+	    "  -q         print only the summary\n"
+	    "  -H 'N: V'  extra request header (repeatable)\n"
+	    "  -b B       at most B connections awaiting a response at once"
+	    " (default 256)\n", stderr);
 	exit(2);
 }
 
@@ -660,7 +668,7 @@ static void
 event_record(struct conn *c, const char *type, size_t typelen)
 {
 	char	 path[PATH_MAX], ms[32];
-	int	 fd;
+	int	 fd = c->events_fd, reopen = fd < 0;
 
 	if (!opt.quiet) {
 		out.len = 0;
@@ -688,14 +696,13 @@ event_record(struct conn *c, const char *type, size_t typelen)
 	buf_escaped(&out, c->data.p, c->data.len);
 	buf_str(&out, "\n");
 	out_path(path, c->num, "events");
-	fd = c->events_fd;
-	if (fd < 0 && (fd = open(path, O_WRONLY|O_APPEND|O_CLOEXEC)) < 0) {
+	if (reopen && (fd = open(path, O_WRONLY|O_APPEND|O_CLOEXEC)) < 0) {
 		conn_fail(c, "%s: %s", path, strerror(errno));
 		return;
 	}
 	if (write_all(fd, out.p, out.len) != 0)
 		conn_fail(c, "%s: %s", path, strerror(errno));
-	if (fd != c->events_fd)
+	if (reopen)
 		close(fd);
 }
 
@@ -743,8 +750,8 @@ sse_field(struct conn *c, const char *name, size_t namelen,
 			buf_set(&c->id, value, len);
 	}
 	/*
-	 * "retry" sets the reconnection time if it is all ASCII digits; this
-	 * client never reconnects, so it is checked by nobody and ignored.
+	 * "retry" (ASCII digits only) sets the reconnection delay; this client
+	 * never reconnects, so it has no effect here, like unknown fields.
 	 */
 }
 
@@ -838,7 +845,7 @@ chunk_line_done(struct conn *c)
 {
 	struct buf	*l = &c->chunk_line;
 	uint64_t	 size = 0;
-	size_t		 i, digits = 0;
+	size_t		 i;
 	int		 v;
 
 	if (l->len > 0 && l->p[l->len - 1] == '\r')
@@ -850,7 +857,7 @@ chunk_line_done(struct conn *c)
 		l->len = 0;
 		return;
 	}
-	for (i = 0; i < l->len; i++, digits++) {
+	for (i = 0; i < l->len; i++) {
 		v = l->p[i];
 		if (v >= '0' && v <= '9')
 			v -= '0';
@@ -864,7 +871,7 @@ chunk_line_done(struct conn *c)
 		}
 		size = size << 4 | (uint64_t)v;
 	}
-	if (digits == 0 || (i < l->len && l->p[i] != ';' && l->p[i] != ' ' &&
+	if (i == 0 || (i < l->len && l->p[i] != ';' && l->p[i] != ' ' &&
 	    l->p[i] != '\t')) {
 		conn_fail(c, "chunked: bad chunk-size line");
 		return;
@@ -1099,8 +1106,7 @@ head_done(struct conn *c, size_t end)
 	return 0;
 }
 
-/* Find the end of a response head (after its blank line), searching from
- * the bytes before from; 0 if not there yet. */
+/* Offset just past the blank line ending a head (new bytes from from), or 0. */
 static size_t
 head_end(const char *h, size_t len, size_t from)
 {

@@ -162,28 +162,40 @@ lj_write_lighttpd_conf() {
 	done
 }
 
-# Starts lighttpd (and the job config) for this test; sets LJ_PORT and LJ_URL.
-lj_start() {
-	command -v lighttpd >/dev/null || lj_skip "lighttpd is not installed (apt-get install lighttpd)"
-	[ -f "$LJ_CONFIG" ] || lj_write_config
-	for attempt in 1 2 3; do
+# lj_launch WRITER: starts lighttpd on a free port with the config that the
+# function WRITER writes to $LJ_TMP/lighttpd.conf for $LJ_PORT; retries on
+# another port if that one was taken meanwhile.  Sets LJ_PORT, LJ_URL, LJ_PID.
+# A unique server.tag proves that what answers is our lighttpd.
+lj_launch() {
+	local tag
+	for attempt in 1 2 3 4 5; do
 		LJ_PORT=$(lj_free_port)
-		lj_write_lighttpd_conf
+		tag="longjob-test-$$-$LJ_PORT"
+		"$1"
+		echo "server.tag = \"$tag\"" >>"$LJ_TMP/lighttpd.conf"
 		lighttpd -tt -f "$LJ_TMP/lighttpd.conf" >"$LJ_TMP/lighttpd-check.log" 2>&1 ||
 			lj_die "lighttpd rejects the generated config: $(cat "$LJ_TMP/lighttpd-check.log")"
 		lighttpd -D -f "$LJ_TMP/lighttpd.conf" >>"$LJ_RUN/lighttpd-stdout.log" 2>&1 &
 		LJ_PID=$!
 		for _ in $(seq 100); do
-			if (exec 3<>"/dev/tcp/127.0.0.1/$LJ_PORT") 2>/dev/null; then
+			kill -0 "$LJ_PID" 2>/dev/null || break
+			if curl -s -m 2 -o /dev/null -D - "http://127.0.0.1:$LJ_PORT/" 2>/dev/null |
+				tr -d '\r' | grep -qx "Server: $tag"; then
 				LJ_URL=http://127.0.0.1:$LJ_PORT
 				return 0
 			fi
-			kill -0 "$LJ_PID" 2>/dev/null || break
 			sleep 0.05
 		done
 		kill "$LJ_PID" 2>/dev/null; wait "$LJ_PID" 2>/dev/null; LJ_PID=
 	done
 	lj_die "lighttpd did not start"
+}
+
+# Starts lighttpd (and the job config) for this test; sets LJ_PORT and LJ_URL.
+lj_start() {
+	command -v lighttpd >/dev/null || lj_skip "lighttpd is not installed (apt-get install lighttpd)"
+	[ -f "$LJ_CONFIG" ] || lj_write_config
+	lj_launch lj_write_lighttpd_conf
 }
 
 # lj_submit TYPE CURL-ARGS...: posts a job as a script would; prints the job id.
