@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "await.h"
@@ -24,7 +23,6 @@
 #include "view.h"
 #include "xmem.h"
 
-#define AWAIT_BATCH 1000
 #define AWAIT_REAP_MS 5000
 
 /* One request waiting for its job to end. */
@@ -38,7 +36,7 @@ struct waiter {
 struct await {
 	const struct config *cfg;
 	struct store *st;
-	int64_t cursor, data_version;
+	struct store_cursor cursor;
 	long long last_reap_ms;
 	struct waiter *waiters;
 };
@@ -283,20 +281,10 @@ await_row(void *ctx, int64_t seq, const char *job_id, const char *kind,
 	struct await *a = ctx;
 
 	(void)json;
-	a->cursor = seq;
+	(void)seq;
 	if (strcmp(kind, "end") == 0)
 		await_job_ended(a, job_id);
 	return 0;
-}
-
-/* Milliseconds on a monotonic clock. */
-static long long
-await_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Tick callback: looks for jobs that ended since the last tick. */
@@ -304,12 +292,10 @@ static void
 await_tick(void *ctx)
 {
 	struct await *a = ctx;
-	int64_t version, before;
-	long long now = await_ms();
+	long long now = loop_now_ms();
 
 	if (a->waiters == NULL) {
-		a->data_version = -1;
-		store_max_seq(a->st, &a->cursor);
+		store_cursor_end(a->st, &a->cursor);
 		return;
 	}
 	if (now - a->last_reap_ms >= AWAIT_REAP_MS) {
@@ -317,14 +303,7 @@ await_tick(void *ctx)
 		if (store_reap_lost(a->st, RUNNER_STALE_S) > 0)
 			intake_start_worker(a->cfg);
 	}
-	if (store_data_version(a->st, &version) != 0 || version == a->data_version)
-		return;
-	a->data_version = version;
-	do {
-		before = a->cursor;
-		if (store_events_after(a->st, a->cursor, AWAIT_BATCH, await_row, a) != 0)
-			return;
-	} while (a->cursor - before >= AWAIT_BATCH);
+	store_cursor_read(a->st, &a->cursor, await_row, a);
 }
 
 struct await *
@@ -334,8 +313,7 @@ await_new(const struct config *cfg, struct store *st)
 
 	a->cfg = cfg;
 	a->st = st;
-	a->data_version = -1;
-	store_max_seq(st, &a->cursor);
+	store_cursor_end(st, &a->cursor);
 	return a;
 }
 

@@ -4,7 +4,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -21,7 +20,6 @@
 #include "xmem.h"
 
 #define FEED_BUCKETS 4096
-#define FEED_BATCH 1000		/* event rows per query */
 #define FEED_SCAN_MS 1000	/* heartbeats and lifetimes are checked this often */
 #define FEED_REAP_MS 5000	/* lost workers are looked for this often */
 
@@ -47,23 +45,12 @@ struct watch {
 struct feed {
 	const struct config *cfg;
 	struct store *st;
-	int64_t cursor;		/* the largest seq the ticks have read */
-	int64_t data_version;
+	struct store_cursor cursor;	/* where the ticks have read the event log to */
 	long long last_scan_ms, last_reap_ms;
 	struct watch *buckets[FEED_BUCKETS];
 	int nstreams;
 	struct buf frame;
 };
-
-/* Milliseconds on a monotonic clock. */
-static long long
-feed_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Bucket of a job id (ids are random hex: their first digits are a fine hash). */
 static unsigned
@@ -152,7 +139,7 @@ feed_send(struct feed *f, struct stream *s, int64_t seq, const char *kind,
 		return -1;
 	if (seq > s->last_seq)
 		s->last_seq = seq;
-	s->last_write_ms = feed_ms();
+	s->last_write_ms = loop_now_ms();
 	if (strcmp(kind, "end") == 0)
 		s->ending = 1;
 	return 0;
@@ -288,7 +275,7 @@ feed_request(void *ctx, struct http_req *r)
 	}
 	s = xcalloc(1, sizeof *s);
 	s->req = r;
-	s->opened_ms = feed_ms();
+	s->opened_ms = loop_now_ms();
 	/* An id from the future (a reset store?) gets the whole picture again. */
 	rc = feed_open(f, s, &j, last, have && last <= j.last_seq);
 	job_clear(&j);
@@ -330,36 +317,19 @@ feed_fan_out(void *ctx, int64_t seq, const char *job_id, const char *kind,
 	struct watch *w = feed_watch_find(f, job_id);
 	struct stream *s, *next;
 
-	f->cursor = seq;
 	if (w == NULL)
 		return 0;
+	/* feed_close frees w with its last stream: w is not touched after the loop. */
 	for (s = w->streams; s != NULL; s = next) {
 		next = s->next;
-		if (seq > s->last_seq && feed_send(f, s, seq, kind, json) != 0)
+		if (seq <= s->last_seq)
+			continue;
+		if (feed_send(f, s, seq, kind, json) != 0)
 			s->req->gone = 1;	/* the loop reports it gone */
+		else if (s->ending)
+			feed_close(f, s);
 	}
 	return 0;
-}
-
-/* Closes streams that sent `end` this tick. */
-static void
-feed_close_ended(struct feed *f)
-{
-	struct watch *w, *wnext;
-	struct stream *s, *snext;
-	int b;
-
-	for (b = 0; b < FEED_BUCKETS; b++) {
-		for (w = f->buckets[b]; w != NULL; w = wnext) {
-			wnext = w->next;
-			for (s = w->streams; s != NULL; s = snext) {
-				snext = s->next;
-				/* feed_close may free w once its last stream goes. */
-				if (s->ending && !s->req->gone)
-					feed_close(f, s);
-			}
-		}
-	}
 }
 
 /* Heartbeats for quiet streams; closes streams at their maximum age. */
@@ -390,37 +360,19 @@ feed_scan(struct feed *f, long long now)
 	}
 }
 
-/* Reads every new event (if anything was written) and fans it out. */
-static void
-feed_poll_store(struct feed *f)
-{
-	int64_t version, before;
-
-	if (store_data_version(f->st, &version) != 0 || version == f->data_version)
-		return;
-	f->data_version = version;
-	do {
-		before = f->cursor;
-		if (store_events_after(f->st, f->cursor, FEED_BATCH, feed_fan_out, f) != 0)
-			return;
-	} while (f->cursor - before >= FEED_BATCH);
-}
-
 /* Tick callback: fan out new events, then housekeeping. */
 static void
 feed_tick(void *ctx)
 {
 	struct feed *f = ctx;
-	long long now = feed_ms();
+	long long now = loop_now_ms();
 
 	if (f->nstreams == 0) {
 		/* Nobody listens: just keep the cursor current, cheaply. */
-		f->data_version = -1;
-		store_max_seq(f->st, &f->cursor);
+		store_cursor_end(f->st, &f->cursor);
 		return;
 	}
-	feed_poll_store(f);
-	feed_close_ended(f);
+	store_cursor_read(f->st, &f->cursor, feed_fan_out, f);
 	if (now - f->last_scan_ms >= FEED_SCAN_MS) {
 		f->last_scan_ms = now;
 		feed_scan(f, now);
@@ -441,9 +393,8 @@ feed_new(const struct config *cfg, struct store *st)
 
 	f->cfg = cfg;
 	f->st = st;
-	f->data_version = -1;
 	buf_init(&f->frame, 0);
-	store_max_seq(st, &f->cursor);
+	store_cursor_end(st, &f->cursor);
 	return f;
 }
 

@@ -8,6 +8,8 @@
 
 #include "conf.h"
 #include "instance.h"
+#include "log.h"
+#include "loop.h"
 #include "store.h"
 #include "xmem.h"
 
@@ -39,4 +41,30 @@ instance_close(struct instance *in)
 	config_free(in->cfg);
 	in->st = NULL;
 	in->cfg = NULL;
+}
+
+int
+instance_serve(const char *progname, int argc, char **argv,
+    const struct loop_ops *ops, void *(*open)(struct instance *),
+    void (*close)(void *))
+{
+	struct instance in;
+	char *cause = NULL;
+	void *ctx;
+	int fd, rc;
+
+	log_init(progname);
+	loop_signals();
+	if ((fd = loop_listen_fd(argc, argv)) == -2)
+		return 2;
+	if (instance_open(&in, NULL, &cause) != 0) {
+		rc = loop_run_broken(fd, cause);
+		free(cause);
+		return rc;
+	}
+	ctx = open(&in);
+	rc = loop_run(fd, ops, ctx, in.cfg->poll_ms);
+	close(ctx);
+	instance_close(&in);
+	return rc;
 }

@@ -14,12 +14,19 @@
 #include "conf.h"
 #include "form.h"
 #include "http.h"
+#include "instance.h"
 #include "intake.h"
+#include "loop.h"
 #include "log.h"
 #include "params.h"
 #include "spawn.h"
 #include "store.h"
 #include "xmem.h"
+
+struct intake {
+	const struct config *cfg;
+	struct store *st;
+};
 
 int
 intake_start_worker(const struct config *cfg)
@@ -301,7 +308,8 @@ intake_accept(struct intake *in, struct http_req *r, const struct config_type *t
 	return status;
 }
 
-int
+/* Handles one request completely: submit keeps nothing open. */
+static int
 intake_request(void *ctx, struct http_req *r)
 {
 	struct intake *in = ctx;
@@ -332,3 +340,36 @@ intake_request(void *ctx, struct http_req *r)
 	free(dir);
 	return 1;
 }
+
+/* Nothing is kept open, so nothing can go away. */
+static void
+intake_gone(void *ctx, struct http_req *r)
+{
+	(void)ctx;
+	(void)r;
+}
+
+/* Nothing to do between requests. */
+static void
+intake_tick(void *ctx)
+{
+	(void)ctx;
+}
+
+void *
+intake_open(struct instance *inst)
+{
+	struct intake *in = xcalloc(1, sizeof *in);
+
+	in->cfg = inst->cfg;
+	in->st = inst->st;
+	return in;
+}
+
+void
+intake_close(void *ctx)
+{
+	free(ctx);
+}
+
+const struct loop_ops intake_ops = { intake_request, intake_gone, intake_tick };

@@ -15,16 +15,14 @@
 
 struct config;
 struct config_type;
-struct http_req;
+struct instance;
+struct loop_ops;
 struct store;
 
-struct intake {
-	const struct config *cfg;
-	struct store *st;
-};
-
-/* Handles one request completely (a loop_ops request callback). */
-int intake_request(void *ctx, struct http_req *r);
+/* The submit program: its state over an instance, and its loop callbacks. */
+void *intake_open(struct instance *in);
+void intake_close(void *ctx);
+extern const struct loop_ops intake_ops;
 /*
  * Queues a validated job and starts a worker for it.  0 queued, 1 refused
  * because the queue is full, -1 on a store error.  Shared with `longjob submit`.

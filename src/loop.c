@@ -56,8 +56,7 @@ loop_stopping(void)
 	return loop_stop != 0;
 }
 
-/* Milliseconds on a monotonic clock. */
-static long long
+long long
 loop_now_ms(void)
 {
 	struct timespec ts;

@@ -46,6 +46,8 @@ int loop_run(int listen_fd, const struct loop_ops *ops, void *ctx, int tick_ms);
 int loop_run_broken(int listen_fd, const char *cause);
 /* Marks a kept request finished; the loop ends and frees it after the current callback. */
 void loop_finish(struct http_req *r);
+/* Milliseconds on a monotonic clock (for ticks and timeouts). */
+long long loop_now_ms(void);
 /* Number of requests kept open right now. */
 int loop_open_count(void);
 

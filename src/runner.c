@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "log.h"
+#include "loop.h"
 #include "proto.h"
 #include "runner.h"
 #include "spawn.h"
@@ -50,16 +51,6 @@ struct run {
 	int timed_out, ended_elsewhere;
 };
 
-/* Milliseconds on a monotonic clock. */
-static long long
-runner_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Serialises o (not consumed) to a new string. */
 static char *
 runner_json(struct json_object *o)
@@ -88,9 +79,9 @@ runner_change(struct run *r, struct job_change *c)
 		log_info("job %s ended elsewhere; stopping its handler", r->id);
 		r->ended_elsewhere = 1;
 		runner_signal(r, SIGTERM);
-		r->kill_ms = runner_ms() + RUNNER_KILL_GRACE_MS;
+		r->kill_ms = loop_now_ms() + RUNNER_KILL_GRACE_MS;
 	}
-	r->last_beat_ms = runner_ms();
+	r->last_beat_ms = loop_now_ms();
 	return rc < 0 ? -1 : 0;
 }
 
@@ -155,7 +146,7 @@ runner_flush(struct run *r)
 	rc = runner_change(r, &c);
 	free(json);
 	r->pending = 0;
-	r->last_write_ms = runner_ms();
+	r->last_write_ms = loop_now_ms();
 	return rc;
 }
 
@@ -167,7 +158,7 @@ runner_progress(struct run *r, double pct, const char *message)
 	free(r->message);
 	r->message = xstrdup(message);
 	r->pending = 1;
-	if (runner_ms() - r->last_write_ms >= r->cfg->progress_interval_ms)
+	if (loop_now_ms() - r->last_write_ms >= r->cfg->progress_interval_ms)
 		return runner_flush(r);
 	return 0;
 }
@@ -424,7 +415,7 @@ runner_start(struct run *r, const struct job *j, char **cause)
 static int
 runner_timeout(struct run *r)
 {
-	long long now = runner_ms(), next = r->last_beat_ms + RUNNER_HEARTBEAT_S * 1000;
+	long long now = loop_now_ms(), next = r->last_beat_ms + RUNNER_HEARTBEAT_S * 1000;
 
 	if (r->pending && r->last_write_ms + r->cfg->progress_interval_ms < next)
 		next = r->last_write_ms + r->cfg->progress_interval_ms;
@@ -439,7 +430,7 @@ runner_timeout(struct run *r)
 static int
 runner_timers(struct run *r)
 {
-	long long now = runner_ms();
+	long long now = loop_now_ms();
 	struct job_change c;
 
 	if (r->pending && now - r->last_write_ms >= r->cfg->progress_interval_ms &&
@@ -645,7 +636,7 @@ runner_setup(struct run *r, const struct job *j, char **cause)
 		r->steps = json_object_new_array();
 	}
 	r->started = j->started > 0 ? j->started : store_now();
-	r->deadline_ms = runner_ms() + (long long)r->type->timeout_s * 1000;
+	r->deadline_ms = loop_now_ms() + (long long)r->type->timeout_s * 1000;
 	return 0;
 }
 
@@ -709,7 +700,7 @@ runner_run(const struct config *cfg, struct store *st, const char *id)
 	r.step = -1;
 	r.message = xstrdup("");
 	r.reader = proto_reader_new();
-	r.last_beat_ms = r.last_write_ms = runner_ms();
+	r.last_beat_ms = r.last_write_ms = loop_now_ms();
 	buf_init(&r.err_tail, 0);
 	snprintf(r.id, sizeof r.id, "%s", id);
 	job_init(&j, 0);

@@ -793,3 +793,52 @@ store_artifact_get(struct store *s, const char *id, const char *name,
 	sqlite3_reset(st);
 	return 0;
 }
+
+int
+store_cursor_end(struct store *s, struct store_cursor *c)
+{
+	/* -1 is never a data_version: the next read will look. */
+	c->data_version = -1;
+	return store_max_seq(s, &c->seq);
+}
+
+/* A read in progress: the caller's callback and the rows seen. */
+struct store_cursor_read {
+	struct store_cursor *c;
+	store_event_cb cb;
+	void *ctx;
+	int rows;
+};
+
+/* Moves the cursor past each row before handing it on. */
+static int
+store_cursor_row(void *ctx, int64_t seq, const char *job_id, const char *kind,
+    const char *json)
+{
+	struct store_cursor_read *r = ctx;
+
+	r->c->seq = seq;
+	r->rows++;
+	return r->cb(r->ctx, seq, job_id, kind, json);
+}
+
+int
+store_cursor_read(struct store *s, struct store_cursor *c, store_event_cb cb,
+    void *ctx)
+{
+	struct store_cursor_read r = { c, cb, ctx, 0 };
+	int64_t version;
+
+	if (store_data_version(s, &version) != 0)
+		return -1;
+	if (version == c->data_version)
+		return 0;
+	c->data_version = version;
+	/* In batches, so one burst of events never means one huge result. */
+	do {
+		r.rows = 0;
+		if (store_events_after(s, c->seq, 1000, store_cursor_row, &r) != 0)
+			return -1;
+	} while (r.rows == 1000);
+	return 0;
+}

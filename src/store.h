@@ -113,6 +113,22 @@ int store_events_after(struct store *s, int64_t after, int limit,
     store_event_cb cb, void *ctx);
 /* The largest seq so far (0 when empty). */
 int store_max_seq(struct store *s, int64_t *seq);
+
+/*
+ * A reader's place in the event log.  store_cursor_read calls cb for every
+ * event after it, in order, and moves it on; it asks PRAGMA data_version
+ * first and reads nothing if no other connection wrote since the last read,
+ * so polling an idle store costs one tiny query.
+ */
+struct store_cursor {
+	int64_t seq;
+	int64_t data_version;
+};
+
+/* Places the cursor at the current end of the log. */
+int store_cursor_end(struct store *s, struct store_cursor *c);
+int store_cursor_read(struct store *s, struct store_cursor *c, store_event_cb cb,
+    void *ctx);
 /* PRAGMA data_version: changes whenever another connection commits. */
 int store_data_version(struct store *s, int64_t *v);
 
