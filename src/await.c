@@ -164,15 +164,10 @@ static int
 await_check(struct http_req *r, char id[JOBID_LEN + 1], char name[PROTO_MAX_ID + 1],
     const char **msg)
 {
-	const char *method = http_param(r, "REQUEST_METHOD");
-	const char *path = http_path_info(r);
+	const char *path;
 
-	if (method == NULL || strcmp(method, "GET") != 0) {
-		*msg = "the result is read with GET";
+	if (http_get_path(r, &path, msg) != 0)
 		return 405;
-	}
-	if (*path == '/')
-		path++;
 	if (strnlen(path, JOBID_LEN + 1) < JOBID_LEN || !jobid_valid_n(path, JOBID_LEN) ||
 	    (path[JOBID_LEN] != '\0' && path[JOBID_LEN] != '/')) {
 		*msg = "malformed job id (expected 32 lowercase hex digits)";

@@ -221,15 +221,10 @@ static int
 feed_check(struct http_req *r, char id[JOBID_LEN + 1], int64_t *last, int *have,
     const char **msg)
 {
-	const char *method = http_param(r, "REQUEST_METHOD");
-	const char *path = http_path_info(r);
+	const char *path;
 
-	if (method == NULL || strcmp(method, "GET") != 0) {
-		*msg = "the progress stream is read with GET";
+	if (http_get_path(r, &path, msg) != 0)
 		return 405;
-	}
-	if (*path == '/')
-		path++;
 	if (!jobid_valid(path)) {
 		*msg = "malformed job id (expected 32 lowercase hex digits)";
 		return 400;

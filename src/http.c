@@ -31,6 +31,21 @@ http_path_info(const struct http_req *r)
 	return p != NULL ? p : "";
 }
 
+int
+http_get_path(const struct http_req *r, const char **path, const char **msg)
+{
+	const char *method = http_param(r, "REQUEST_METHOD");
+
+	if (method == NULL || strcmp(method, "GET") != 0) {
+		*msg = "this is read with GET";
+		return 405;
+	}
+	*path = http_path_info(r);
+	if (**path == '/')
+		(*path)++;
+	return 0;
+}
+
 /* Value of a hex digit, or -1. */
 static int
 http_hex(int c)

@@ -30,6 +30,11 @@ struct http_req {
 const char *http_param(const struct http_req *r, const char *name);
 /* The path after the program's mount point ("/<id>/image.png"), never NULL. */
 const char *http_path_info(const struct http_req *r);
+/*
+ * Checks that the request is a GET and gives its path after the mount point
+ * without the leading slash; 0, or 405 with *msg naming what (a noun phrase).
+ */
+int http_get_path(const struct http_req *r, const char **path, const char **msg);
 /* Copies a query-string parameter (decoded) into out; 0, or -1 if absent or too long. */
 int http_query(const struct http_req *r, const char *name, char *out, size_t size);
 /* 1 if the client prefers JSON (Accept names application/json before text/html). */
