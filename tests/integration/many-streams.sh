@@ -8,6 +8,13 @@ N=200
 
 id=$(lj_submit slow)
 lj_check $? "job submitted"
+# Meanwhile 50 result requests wait for the same job, in one result process.
+curls=
+for i in $(seq 50); do
+	curl -s -m 60 -o "$LJ_TMP/result.$i" -H 'Accept: application/json' \
+		"$LJ_URL/longjob/result/$id" &
+	curls="$curls $!"
+done
 "$SSECLIENT" -q -n $N -o "$LJ_TMP/m" -t 60 "$LJ_URL/longjob/progress/$id" >"$LJ_TMP/summary"
 lj_check $? "sseclient held $N streams: $(cat "$LJ_TMP/summary")"
 grep -q "status200 $N " "$LJ_TMP/summary"
@@ -26,11 +33,19 @@ lj_is "$same" "$N" "all $N streams received the same events after id $from ($(wc
 tail -1 "$LJ_TMP/ref" | grep -q '	end	'
 lj_check $? "and those end with end"
 
-# How many progress processes served them: exactly one.
-procs=0
-for p in /proc/[0-9]*; do
-	tr '\0' '\n' <"$p/cmdline" 2>/dev/null | head -1 | grep -q "cgi-bin/progress$" || continue
-	tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "LONGJOB_CONFIG=$LJ_CONFIG" && procs=$((procs + 1))
-done
-lj_is "$procs" 1 "one progress process served them"
+# How many processes of a program served them: exactly one each.
+count_procs() {
+	local p n=0
+	for p in /proc/[0-9]*; do
+		tr '\0' '\n' <"$p/cmdline" 2>/dev/null | head -1 | grep -q "cgi-bin/$1$" || continue
+		tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "LONGJOB_CONFIG=$LJ_CONFIG" && n=$((n + 1))
+	done
+	echo $n
+}
+lj_is "$(count_procs progress)" 1 "one progress process served them"
+
+wait $curls
+answered=$(grep -l '"state":"succeeded"' "$LJ_TMP"/result.* 2>/dev/null | wc -l)
+lj_is "$answered" 50 "all 50 waiting result requests were answered when the job ended"
+lj_is "$(count_procs result)" 1 "by one result process"
 lj_done
