@@ -18,7 +18,11 @@ curl -s -m 20 -o "$LJ_TMP/i.png" "$LJ_URL/longjob/result/$id/image.png"
 lj_is "$(od -An -tu1 -j16 -N8 "$LJ_TMP/i.png" | awk '{print $3*256+$4 "x" $7*256+$8}')" 40x30 \
 	"the image through CGI"
 
+t0=$(date +%s%N)
 id=$(lj_submit slow)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -lt 2000 ]
+lj_check $? "the CGI submit answered at once (${ms} ms) while its 3 s job runs on"
 lj_stream "$id" "$LJ_TMP/p1" -k 3
 last=$(tail -1 "$LJ_TMP/p1/0.events" | cut -f1)
 lj_stream "$id" "$LJ_TMP/p2" -l "$last"
