@@ -612,7 +612,7 @@ test_big_file(void)
 {
 	static const size_t chunks[] = { 4093, 100000, 0 };
 	static const char *bits[] = { "\r", "\n", "\r\n", "\r\n-", "\r\n--",
-	    "\r\n----WebKitFormBoundary7MA4YWxkTrZu0g", "x--" B, "\r\r\n--",
+	    "\r\n----WebKitFormBoundary7MA4YWxkTrZu0g", ("x--" B), "\r\r\n--",
 	    "a,b,c", "\0" };
 	struct form_limits l;
 	enum form_error err;
