@@ -67,6 +67,8 @@ lj_die() {
 lj_our_pids() {
 	local p cwd cmd
 	for p in /proc/[0-9]*; do
+		# Never the test itself (or the subshell running this).
+		case "${p#/proc/}" in "$$"|"$BASHPID") continue ;; esac
 		cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
 		cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)
 		case "$cwd" in "$LJ_TMP"/*) echo "${p#/proc/}"; continue ;; esac
