@@ -30,6 +30,7 @@ struct waiter {
 	struct http_req *req;
 	char id[JOBID_LEN + 1];
 	char name[PROTO_MAX_ID + 1];	/* artifact, or "" for the result itself */
+	long long deadline_ms;		/* then it gets 202 and comes back later */
 	struct waiter *next;
 };
 
@@ -216,6 +217,7 @@ await_request(void *ctx, struct http_req *r)
 	w = xcalloc(1, sizeof *w);
 	w->req = r;
 	memcpy(w->id, id, sizeof w->id);
+	w->deadline_ms = loop_now_ms() + a->cfg->result_wait_s * 1000LL;
 	memcpy(w->name, name, sizeof w->name);
 	w->next = a->waiters;
 	a->waiters = w;
@@ -268,6 +270,56 @@ await_job_ended(struct await *a, const char *id)
 	job_clear(&j);
 }
 
+/*
+ * A request that waited result_wait_s gets 202 with the job's state and
+ * Retry-After, before the front end's timeouts can cut it (mod_fcgid
+ * answers 500 after 40 s of silence); the client asks again.
+ */
+static void
+await_too_long(struct await *a, struct waiter *w)
+{
+	static const char *hdr = "Retry-After: 5\r\nCache-Control: no-store\r\n";
+	struct job j;
+	char *json;
+
+	job_init(&j, 0);
+	if (store_job_snapshot(a->st, w->id, &j) != 0) {
+		http_error(w->req, 500, "the job store cannot be read");
+		job_clear(&j);
+		return;
+	}
+	if (http_wants_html(w->req)) {
+		http_start(w->req, 202, "text/html; charset=utf-8", hdr);
+		http_printf(w->req, "<!doctype html>\n<meta charset=\"utf-8\">\n"
+		    "<meta http-equiv=\"refresh\" content=\"5\">\n<title>Still working</title>\n"
+		    "<p>The job is %s (%.0f %%). This page reloads itself.</p>\n",
+		    j.state, j.progress);
+	} else {
+		json = view_state(&j);
+		http_start(w->req, 202, "application/json", hdr);
+		http_printf(w->req, "%s\n", json);
+		free(json);
+	}
+	job_clear(&j);
+}
+
+/* Answers the requests that have waited long enough. */
+static void
+await_expire(struct await *a)
+{
+	struct waiter *w, *next;
+	long long now = loop_now_ms();
+
+	for (w = a->waiters; w != NULL; w = next) {
+		next = w->next;
+		if (now < w->deadline_ms || w->req->gone)
+			continue;
+		await_too_long(a, w);
+		loop_finish(w->req);
+		await_remove(a, w);
+	}
+}
+
 /* Tick callback: one event row; only `end` matters here. */
 static int
 await_row(void *ctx, int64_t seq, const char *job_id, const char *kind,
@@ -299,6 +351,7 @@ await_tick(void *ctx)
 			intake_start_worker(a->cfg);
 	}
 	store_cursor_read(a->st, &a->cursor, await_row, a);
+	await_expire(a);
 }
 
 struct await *

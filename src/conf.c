@@ -131,11 +131,16 @@ static const struct conf_key conf_top[] = {
 	{ "heartbeat_s", CONF_INT, TOP(heartbeat_s), NULL, 15, 1, 300, NULL,
 	  "A keepalive comment goes out after this many seconds of silence "
 	  "on a stream." },
-	{ "stream_max_s", CONF_INT, TOP(stream_max_s), NULL, 3600, 10, 86400,
+	{ "stream_max_s", CONF_INT, TOP(stream_max_s), NULL, 240, 1, 86400,
 	  NULL,
 	  "A progress stream ends itself after this many seconds and the "
-	  "browser resumes it. Keep it below the front end's request "
-	  "timeout." },
+	  "browser resumes it without a gap. Keep it below the front end's "
+	  "limit on a request's life (mod_fcgid's FcgidBusyTimeout, 300)." },
+	{ "result_wait_s", CONF_INT, TOP(result_wait_s), NULL, 25, 1, 86400,
+	  NULL,
+	  "A result request waits at most this long for its job, then answers "
+	  "202 with Retry-After and the job's state. Keep it below the "
+	  "front end's idle timeout (mod_fcgid's FcgidIOTimeout, 40)." },
 	{ "retry_ms", CONF_INT, TOP(retry_ms), NULL, 2000, 100, 600000, NULL,
 	  "The SSE retry: value, how long a browser waits before it "
 	  "reconnects." },

@@ -23,12 +23,24 @@ http_param(const struct http_req *r, const char *name)
 	return FCGX_GetParam(name, r->fcgx.envp);
 }
 
+/*
+ * PATH_INFO, as lighttpd, mod_fcgid and CGI set it.  mod_proxy_fcgi (through
+ * ProxyPass) leaves it unset, puts the whole path in SCRIPT_NAME, and the
+ * path after the ProxyPass prefix at the end of SCRIPT_FILENAME
+ * ("proxy:fcgi://<worker>//render", measured on Apache 2.4.71): take it from there.
+ */
 const char *
 http_path_info(const struct http_req *r)
 {
 	const char *p = http_param(r, "PATH_INFO");
+	const char *f = http_param(r, "SCRIPT_FILENAME");
 
-	return p != NULL ? p : "";
+	if (p != NULL && *p != '\0')
+		return p;
+	if (f != NULL && strncmp(f, "proxy:fcgi://", 13) == 0 &&
+	    (f = strchr(f + 13, '/')) != NULL)
+		return f + 1;
+	return "";
 }
 
 int

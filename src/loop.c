@@ -70,6 +70,11 @@ loop_listen_fd(int argc, char **argv)
 {
 	int i, fd;
 
+	/* FCGX_IsCGI would do this implicitly; --listen bypasses it. */
+	if (FCGX_Init() != 0) {
+		log_error("FCGX_Init failed");
+		return -2;
+	}
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--listen") != 0)
 			continue;

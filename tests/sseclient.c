@@ -155,7 +155,7 @@ static struct {
 	double		 timeout;	/* -t, seconds */
 	const char	*dir;		/* -o */
 	long		 keep;		/* -k, -1 = until the server closes */
-	int		 timestamps;	/* -T */
+	int		 timestamps;	/* 1: -T (since connect), 2: -E (epoch) */
 	int		 quiet;		/* -q */
 	int		 batch;		/* -b */
 	const char	*headers[64];	/* -H */
@@ -201,6 +201,7 @@ usage(const char *why)
 	    " headers)\n"
 	    "  -T         prefix .events lines with ms since the connection"
 	    " started\n"
+	    "  -E         prefix .events lines with wall-clock ms since the epoch\n"
 	    "  -q         print only the summary\n"
 	    "  -H 'N: V'  extra request header (repeatable)\n"
 	    "  -b B       at most B connections awaiting a response at once"
@@ -223,6 +224,16 @@ now_ms(void)
 	struct timespec	ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds since the epoch (to compare with a handler's own clock). */
+static int64_t
+wall_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -361,7 +372,7 @@ parse_args(int argc, char **argv)
 {
 	int	 ch;
 
-	while ((ch = getopt(argc, argv, "b:H:hk:l:n:o:qTt:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:EH:hk:l:n:o:qTt:")) != -1) {
 		switch (ch) {
 		case 'b':
 			opt.batch = parse_number(optarg, 1, 100000, "-b");
@@ -393,6 +404,9 @@ parse_args(int argc, char **argv)
 			break;
 		case 'T':
 			opt.timestamps = 1;
+			break;
+		case 'E':
+			opt.timestamps = 2;
 			break;
 		case 't':
 			opt.timeout = parse_seconds(optarg);
@@ -685,8 +699,8 @@ event_record(struct conn *c, const char *type, size_t typelen)
 		return;
 	out.len = 0;
 	if (opt.timestamps) {
-		snprintf(ms, sizeof ms, "%lld\t",
-		    (long long)(now_ms() - c->start_ms));
+		snprintf(ms, sizeof ms, "%lld\t", (long long)(opt.timestamps == 2 ?
+		    wall_ms() : now_ms() - c->start_ms));
 		buf_str(&out, ms);
 	}
 	buf_add(&out, c->id.p, c->id.len, SIZE_MAX);

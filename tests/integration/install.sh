@@ -31,7 +31,7 @@ installed_conf() {
 }
 LJ_RUN=$prefix/var/run/longjob
 LJ_CONFIG=$prefix/etc/longjob/longjob.json
-lj_launch installed_conf
+LJ_LIGHTTPD_WRITER=installed_conf lj_launch
 lj_check 0 "the installed example runs"
 lj_is "$(lj_status "$LJ_URL/")" 200 "the installed pages are served"
 id=$(lj_submit render -d seconds=0 -d width=16 -d height=16)

@@ -3,12 +3,18 @@
 # Each test gets its own temporary directory with a config, a database and a
 # spool; the web server config is GENERATED FROM THE SHIPPED EXAMPLE (only
 # its variables are replaced), so an example that stops working fails the
-# suite.  A real lighttpd is started on a free loopback port and stopped by
-# the EXIT trap, together with every process the test caused to exist
-# (workers and handlers, found by pid through their config path or cwd).
+# suite.  A real web server is started on a free loopback port and stopped
+# by the EXIT trap, together with every process the test caused to exist
+# (workers, handlers and backends, found by pid).
 #
-# Environment: top_srcdir, top_builddir (set by make check), LJ_FRONTEND
-# (lighttpd = FastCGI, the default; lighttpd-cgi = plain CGI).
+# Environment: top_srcdir, top_builddir (set by make check), and
+# LJ_FRONTEND, the web server setup the suite runs behind:
+#   lighttpd            lighttpd + mod_fastcgi (lighttpd.conf.example), the default
+#   lighttpd-cgi        lighttpd + mod_cgi (lighttpd-cgi.conf.example)
+#   apache-proxy-fcgi   Apache + mod_proxy_fcgi to programs started with --listen
+#   apache-fcgid        Apache + mod_fcgid
+#   apache-cgi          Apache + mod_cgid
+# (the last three from apache.conf.example, selected with -D).
 
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -18,16 +24,29 @@ SSECLIENT=$top_builddir/tests/sseclient
 LJ_FAILED=0
 LJ_CHECKS=0
 LJ_PID=
+LJ_BACKENDS=
 LJ_TMP=$(mktemp -d "${TMPDIR:-/tmp}/longjob-test.XXXXXX")
 chmod 755 "$LJ_TMP"
 LJ_CONFIG=$LJ_TMP/longjob.json
 LJ_RUN=$LJ_TMP/run
 LJ_STATE=$LJ_TMP/var/lib/longjob
-mkdir -p "$LJ_RUN" "$LJ_STATE"
+mkdir -p "$LJ_RUN" "$LJ_STATE" "$LJ_TMP/san"
+chmod 1777 "$LJ_TMP/san"
 export LONGJOB_CONFIG=$LJ_CONFIG
 # Sanitizer builds: every program (backends, workers) reports into files we check at the end.
-export ASAN_OPTIONS="log_path=$LJ_TMP/sanitizer:detect_leaks=1"
-export UBSAN_OPTIONS="log_path=$LJ_TMP/sanitizer:print_stacktrace=1:halt_on_error=1"
+export ASAN_OPTIONS="log_path=$LJ_TMP/san/sanitizer:detect_leaks=1"
+export UBSAN_OPTIONS="log_path=$LJ_TMP/san/sanitizer:print_stacktrace=1:halt_on_error=1"
+
+# What differs between the setups: where the app is mounted, who runs the
+# programs (Apache will not run them as root), whether one process serves
+# many streams.
+case $LJ_FRONTEND in
+lighttpd) LJ_PREFIX= LJ_AS= LJ_MULTIPLEX=1 ;;
+lighttpd-cgi) LJ_PREFIX= LJ_AS= LJ_MULTIPLEX=0 ;;
+apache-proxy-fcgi) LJ_PREFIX=/jobs LJ_AS=www-data LJ_MULTIPLEX=1 ;;
+apache-fcgid | apache-cgi) LJ_PREFIX=/jobs LJ_AS=www-data LJ_MULTIPLEX=0 ;;
+*) echo "unknown LJ_FRONTEND $LJ_FRONTEND" >&2; exit 99 ;;
+esac
 
 # Prints a check's outcome; counts failures.  Usage: lj_ok COND-EXIT-STATUS "what"
 lj_check() {
@@ -93,27 +112,39 @@ lj_kill_ours() {
 	return 0
 }
 
-# The EXIT trap: stop lighttpd and everything we started, keep logs on failure.
+# Stops the web server (and the backends we started ourselves).
+lj_stop_server() {
+	local p
+	for p in $LJ_PID $LJ_BACKENDS; do kill "$p" 2>/dev/null; done
+	for p in $LJ_PID $LJ_BACKENDS; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
+	done
+	LJ_PID= LJ_BACKENDS=
+}
+
+# The EXIT trap: stop the server and everything we started, keep logs on failure.
 lj_cleanup() {
-	local rc=$?
-	if [ -n "$LJ_PID" ]; then
-		kill "$LJ_PID" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$LJ_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$LJ_PID" 2>/dev/null
-	fi
+	local rc=$? log
+	lj_stop_server
 	# Give the programs that got SIGTERM a moment to exit (and report leaks).
 	for _ in $(seq 30); do lj_ours_alive || break; sleep 0.1; done
 	lj_kill_ours
-	if ls "$LJ_TMP"/sanitizer.* >/dev/null 2>&1; then
+	# Sanitizers report to their files, or (a CGI under Apache) to the error log.
+	if ls "$LJ_TMP"/san/sanitizer.* >/dev/null 2>&1 ||
+		grep -qs 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$LJ_RUN"/*.log; then
 		echo "not ok - a sanitizer reported errors:"
-		cat "$LJ_TMP"/sanitizer.* | head -80 | sed 's/^/# /'
+		cat "$LJ_TMP"/san/sanitizer.* 2>/dev/null | head -80 | sed 's/^/# /'
+		grep -hs -A30 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' \
+			"$LJ_RUN"/*.log | head -80 | sed 's/^/# /'
 		rc=1
 	fi
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -f "$LJ_RUN/lighttpd-error.log" ]; then
-		echo "# --- lighttpd error log ---"
-		sed 's/^/# /' "$LJ_RUN/lighttpd-error.log" | tail -60
-		echo "# --- backend stderr ---"
-		sed 's/^/# /' "$LJ_RUN/lighttpd-stdout.log" | tail -60
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		for log in "$LJ_RUN"/*.log; do
+			[ -s "$log" ] || continue
+			echo "# --- $(basename "$log") ---"
+			tail -40 "$log" | sed 's/^/# /'
+		done
 	fi
 	rm -rf "$LJ_TMP"
 	exit "$rc"
@@ -123,11 +154,14 @@ trap 'exit 130' INT TERM
 
 # Writes the job config from the shipped template, with this test's paths.
 lj_write_config() {
-	sed -e "s|@localstatedir@|$LJ_TMP/var|g" \
+	sed -e "s|@statedir@|$LJ_STATE|g" \
 	    -e "s|@pkglibexecdir@|$top_builddir|g" \
 	    -e "s|@jobsdir@|$top_builddir/jobs|g" \
+	    -e "s|@urlprefix@|$LJ_PREFIX|g" \
 	    "$top_srcdir/jobs/longjob.json.in" >"$LJ_CONFIG"
 	grep -q '@' "$LJ_CONFIG" && lj_die "unreplaced @variables@ in the job config template"
+	grep -q "\"result_url\": \"$LJ_PREFIX/longjob/result\"" "$LJ_CONFIG" ||
+		lj_die "the job config template no longer has the URLs this test sets"
 	return 0
 }
 
@@ -164,40 +198,182 @@ lj_write_lighttpd_conf() {
 	done
 }
 
-# lj_launch WRITER: starts lighttpd on a free port with the config that the
-# function WRITER writes to $LJ_TMP/lighttpd.conf for $LJ_PORT; retries on
-# another port if that one was taken meanwhile.  Sets LJ_PORT, LJ_URL, LJ_PID.
-# A unique server.tag proves that what answers is our lighttpd.
-lj_launch() {
-	local tag
-	for attempt in 1 2 3 4 5; do
-		LJ_PORT=$(lj_free_port)
-		tag="longjob-test-$$-$LJ_PORT"
-		"$1"
-		echo "server.tag = \"$tag\"" >>"$LJ_TMP/lighttpd.conf"
-		lighttpd -tt -f "$LJ_TMP/lighttpd.conf" >"$LJ_TMP/lighttpd-check.log" 2>&1 ||
-			lj_die "lighttpd rejects the generated config: $(cat "$LJ_TMP/lighttpd-check.log")"
-		lighttpd -D -f "$LJ_TMP/lighttpd.conf" >>"$LJ_RUN/lighttpd-stdout.log" 2>&1 &
-		LJ_PID=$!
-		for _ in $(seq 100); do
-			kill -0 "$LJ_PID" 2>/dev/null || break
-			if curl -s -m 2 -o /dev/null -D - "http://127.0.0.1:$LJ_PORT/" 2>/dev/null |
-				tr -d '\r' | grep -qx "Server: $tag"; then
-				LJ_URL=http://127.0.0.1:$LJ_PORT
-				return 0
-			fi
-			sleep 0.05
-		done
-		kill "$LJ_PID" 2>/dev/null; wait "$LJ_PID" 2>/dev/null; LJ_PID=
-	done
-	lj_die "lighttpd did not start"
+# Runs a command as the user the web server runs the programs as.
+lj_as() {
+	if [ -n "$LJ_AS" ]; then
+		setpriv --reuid="$LJ_AS" --regid="$LJ_AS" --init-groups -- "$@"
+	else
+		"$@"
+	fi
 }
 
-# Starts lighttpd (and the job config) for this test; sets LJ_PORT and LJ_URL.
+# 0 once what answers on LJ_PORT is the server we started: it sends the header line $1.
+lj_wait_up() {
+	for _ in $(seq 100); do
+		kill -0 "$LJ_PID" 2>/dev/null || return 1
+		curl -s -m 2 -o /dev/null -D - "http://127.0.0.1:$LJ_PORT/" 2>/dev/null |
+			tr -d '\r' | grep -qxF "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# Writes the Apache config: a minimal server (this test's port, logs and
+# modules; a host that compresses event streams, which longjob must defeat)
+# that includes the shipped apache.conf.example with only its variables set.
+lj_write_apache_conf() {
+	local m=/usr/lib/apache2/modules example=$top_builddir/apache.conf.example
+	local site=${LJ_APACHE_SITE:-$LJ_TMP/apache-longjob.conf}
+	if [ -z "${LJ_APACHE_SITE:-}" ]; then
+		[ -f "$example" ] || lj_die "$example is missing (run make first)"
+		sed -e "s|^Define longjob_prefix .*|Define longjob_prefix \"$LJ_PREFIX\"|" \
+	    -e "s|^Define longjob_www .*|Define longjob_www    \"$top_srcdir/html\"|" \
+	    -e "s|^Define longjob_cgibin .*|Define longjob_cgibin \"$top_builddir/cgi-bin\"|" \
+	    -e "s|^Define longjob_config .*|Define longjob_config \"$LJ_CONFIG\"|" \
+	    -e "s|^Define longjob_run .*|Define longjob_run    \"$LJ_RUN\"|" \
+	    "$example" >"$LJ_TMP/apache-longjob.conf"
+		for v in "$top_srcdir/html" "$top_builddir/cgi-bin" "$LJ_CONFIG" "\"$LJ_RUN\"" "\"$LJ_PREFIX\""; do
+			grep -qF -- "$v" "$LJ_TMP/apache-longjob.conf" ||
+				lj_die "the example $example no longer has the variable for $v"
+		done
+	fi
+	mkdir -p "$LJ_TMP/docroot" "$LJ_RUN/fcgid"
+	chown "$LJ_AS" "$LJ_RUN/fcgid"
+	cat >"$LJ_TMP/apache.conf" <<APACHE
+ServerRoot /etc/apache2
+DefaultRuntimeDir "$LJ_RUN"
+PidFile "$LJ_RUN/apache.pid"
+Mutex file:$LJ_RUN default
+Listen 127.0.0.1:$LJ_PORT
+ServerName 127.0.0.1
+User $LJ_AS
+Group $LJ_AS
+ErrorLog "$LJ_RUN/apache-error.log"
+LogLevel warn
+LoadModule mpm_event_module $m/mod_mpm_event.so
+LoadModule authz_core_module $m/mod_authz_core.so
+LoadModule mime_module $m/mod_mime.so
+LoadModule alias_module $m/mod_alias.so
+LoadModule dir_module $m/mod_dir.so
+LoadModule env_module $m/mod_env.so
+LoadModule headers_module $m/mod_headers.so
+LoadModule filter_module $m/mod_filter.so
+LoadModule deflate_module $m/mod_deflate.so
+LoadModule proxy_module $m/mod_proxy.so
+LoadModule proxy_fcgi_module $m/mod_proxy_fcgi.so
+LoadModule fcgid_module $m/mod_fcgid.so
+LoadModule cgid_module $m/mod_cgid.so
+TypesConfig /etc/mime.types
+DocumentRoot "$LJ_TMP/docroot"
+DirectoryIndex index.html
+Timeout 300
+ScriptSock "$LJ_RUN/cgid.sock"
+FcgidIPCDir "$LJ_RUN/fcgid"
+FcgidProcessTableFile "$LJ_RUN/fcgid/shm"
+<IfModule mpm_event_module>
+    ServerLimit 16
+    ThreadsPerChild 25
+    MaxRequestWorkers 400
+</IfModule>
+Header always set X-Longjob-Test "$1"
+# A host that compresses event streams: longjob's no-gzip must defeat it.
+AddOutputFilterByType DEFLATE text/html text/plain application/json text/event-stream
+# Sanitizer builds: the programs report into files the test checks.
+SetEnv ASAN_OPTIONS "$ASAN_OPTIONS"
+SetEnv UBSAN_OPTIONS "$UBSAN_OPTIONS"
+FcgidInitialEnv ASAN_OPTIONS "$ASAN_OPTIONS"
+FcgidInitialEnv UBSAN_OPTIONS "$UBSAN_OPTIONS"
+Include "$site"
+APACHE
+}
+
+# Starts the three programs as long-lived FastCGI servers (apache-proxy-fcgi).
+lj_start_backends() {
+	local p
+	for p in submit progress result; do
+		lj_as "$top_builddir/cgi-bin/$p" --listen "$LJ_RUN/$p.sock" >>"$LJ_RUN/backends.log" 2>&1 &
+		LJ_BACKENDS="$LJ_BACKENDS $!"
+	done
+	for _ in $(seq 100); do
+		[ -S "$LJ_RUN/submit.sock" ] && [ -S "$LJ_RUN/progress.sock" ] &&
+			[ -S "$LJ_RUN/result.sock" ] && return 0
+		sleep 0.05
+	done
+	lj_die "the FastCGI programs did not start listening"
+}
+
+# Starts the web server of LJ_FRONTEND on LJ_PORT; 0 once it is ours and up.
+lj_server_start() {
+	local tag="longjob-test-$$-$LJ_PORT"
+	case $LJ_FRONTEND in
+	lighttpd*)
+		"${LJ_LIGHTTPD_WRITER:-lj_write_lighttpd_conf}"
+		echo "server.tag = \"$tag\"" >>"$LJ_TMP/lighttpd.conf"
+		lighttpd -tt -f "$LJ_TMP/lighttpd.conf" >"$LJ_TMP/check.log" 2>&1 ||
+			lj_die "lighttpd rejects the generated config: $(cat "$LJ_TMP/check.log")"
+		lighttpd -D -f "$LJ_TMP/lighttpd.conf" >>"$LJ_RUN/lighttpd-stdout.log" 2>&1 &
+		LJ_PID=$!
+		lj_wait_up "Server: $tag" ;;
+	apache-*)
+		local define
+		define=LONGJOB_$(echo "${LJ_FRONTEND#apache-}" | tr 'a-z-' 'A-Z_')
+		lj_write_apache_conf "$tag"
+		apache2 -t -f "$LJ_TMP/apache.conf" -D "$define" >"$LJ_TMP/check.log" 2>&1 ||
+			lj_die "apache2 rejects the generated config: $(cat "$LJ_TMP/check.log")"
+		[ "$LJ_FRONTEND" = apache-proxy-fcgi ] && [ -z "$LJ_BACKENDS" ] && lj_start_backends
+		apache2 -f "$LJ_TMP/apache.conf" -D "$define" -D FOREGROUND \
+			>>"$LJ_RUN/apache-stdout.log" 2>&1 &
+		LJ_PID=$!
+		lj_wait_up "X-Longjob-Test: $tag" ;;
+	esac
+}
+
+# Starts the web server on a free port, retrying on another port if that one
+# was taken meanwhile.  Sets LJ_PORT, LJ_ROOT (the server) and LJ_URL (the app).
+lj_launch() {
+	for attempt in 1 2 3 4 5; do
+		LJ_PORT=$(lj_free_port)
+		if lj_server_start; then
+			LJ_ROOT=http://127.0.0.1:$LJ_PORT
+			LJ_URL=$LJ_ROOT$LJ_PREFIX
+			return 0
+		fi
+		lj_stop_server
+	done
+	lj_die "the web server ($LJ_FRONTEND) did not start"
+}
+
+# Starts the web server (and the job config) for this test.
 lj_start() {
-	command -v lighttpd >/dev/null || lj_skip "lighttpd is not installed (apt-get install lighttpd)"
+	case $LJ_FRONTEND in
+	lighttpd*) command -v lighttpd >/dev/null ||
+		lj_skip "lighttpd is not installed (apt-get install lighttpd)" ;;
+	apache-*) command -v apache2 >/dev/null && [ -f /usr/lib/apache2/modules/mod_fcgid.so ] ||
+		lj_skip "Apache is not installed (apt-get install apache2 libapache2-mod-fcgid)" ;;
+	esac
 	[ -f "$LJ_CONFIG" ] || lj_write_config
-	lj_launch lj_write_lighttpd_conf
+	if [ -n "$LJ_AS" ]; then
+		# The programs run as $LJ_AS: the state is theirs, and so is the database
+		# (created now, so that the tests' own longjob commands, as root, find it).
+		chown -R "$LJ_AS" "$LJ_TMP/var" "$LJ_RUN"
+		lj_as "$top_builddir/longjob" list >/dev/null ||
+			lj_die "cannot create the database as $LJ_AS"
+	fi
+	lj_launch
+}
+
+# Graceful reload of the web server (what `systemctl reload` does).
+lj_reload_server() {
+	case $LJ_FRONTEND in
+	lighttpd*) kill -USR1 "$LJ_PID" ;;
+	apache-*) kill -USR1 "$LJ_PID" ;;
+	esac
+}
+
+# Stops the web server and starts it again on the same port (backends too).
+lj_restart_server() {
+	lj_stop_server
+	lj_server_start || lj_die "the web server did not come back on port $LJ_PORT"
 }
 
 # lj_submit TYPE CURL-ARGS...: posts a job as a script would; prints the job id.

@@ -6,16 +6,16 @@
 lj_start
 
 # --- render, posted as a browser posts a form: 303 to the job page.
-hdrs=$(curl -s -m 20 -D - -o /dev/null -H "Origin: $LJ_URL" \
+hdrs=$(curl -s -m 20 -D - -o /dev/null -H "Origin: $LJ_ROOT" \
 	-d seconds=2 -d width=120 -d height=80 "$LJ_URL/longjob/submit/render")
 status=$(echo "$hdrs" | head -1 | tr -d '\r')
 case "$status" in *" 303 "*) lj_check 0 "browser POST answers 303" ;;
 	*) lj_check 1 "browser POST answers 303 (got: $status)" ;; esac
 loc=$(echo "$hdrs" | tr -d '\r' | sed -n 's/^Location: //p')
 id=${loc##*id=}
-echo "$loc" | grep -Eq '^/job\.html\?id=[0-9a-f]{32}$'
+echo "$loc" | grep -Eq "^$LJ_PREFIX/job\\.html\\?id=[0-9a-f]{32}$"
 lj_check $? "Location is the job page with a 32-hex id ($loc)"
-lj_is "$(lj_status "$LJ_URL$loc")" 200 "the job page is served"
+lj_is "$(lj_status "$LJ_ROOT$loc")" 200 "the job page is served"
 
 lj_stream "$id" "$LJ_TMP/render"
 lj_check $? "the render stream ended cleanly"
@@ -41,15 +41,15 @@ lj_check $((! $?)) "no Content-Length"
 
 result=$(curl -s -m 20 -H 'Accept: application/json' "$LJ_URL/longjob/result/$id")
 img=$(echo "$result" | sed -n 's/.*"img":"\([^"]*\)".*/\1/p' | sed 's|\\/|/|g')
-lj_is "$img" "/longjob/result/$id/image.png" "result names the image URL"
-curl -s -m 20 -o "$LJ_TMP/image.png" -D "$LJ_TMP/image.hdrs" "$LJ_URL$img"
+lj_is "$img" "$LJ_PREFIX/longjob/result/$id/image.png" "result names the image URL"
+curl -s -m 20 -o "$LJ_TMP/image.png" -D "$LJ_TMP/image.hdrs" "$LJ_ROOT$img"
 grep -qi '^content-type: image/png' "$LJ_TMP/image.hdrs"
 lj_check $? "the image is served as image/png"
 lj_is "$(od -An -tx1 -N8 "$LJ_TMP/image.png" | tr -d ' \n')" 89504e470d0a1a0a "it is a PNG"
 wh=$(od -An -tu1 -j16 -N8 "$LJ_TMP/image.png" | awk '{print $3*256+$4 "x" $7*256+$8}')
 lj_is "$wh" 120x80 "the PNG has the requested size"
 html=$(curl -s -m 20 -H 'Accept: text/html' "$LJ_URL/longjob/result/$id")
-echo "$html" | grep -q "<img src=\"/longjob/result/$id/image.png\""
+echo "$html" | grep -q "<img src=\"$LJ_PREFIX/longjob/result/$id/image.png\""
 lj_check $? "the HTML result page shows the image"
 
 # --- import: a multipart upload, seven steps in order.

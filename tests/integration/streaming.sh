@@ -29,4 +29,17 @@ lj_check $? "they arrived spread out over the job ($(( last - first )) ms apart)
 distinct=$(awk -F'\t' '$3 == "progress" { print int($1 / 500) }' "$ev" | sort -u | wc -l)
 [ "$distinct" -ge 4 ]
 lj_check $? "in at least 4 different half-seconds ($distinct)"
+
+# Each frame within a second of being written: the handler puts the time it
+# wrote the line in the message ("... at <epoch ms>"), the client the time the
+# frame arrived (-E).  What is between: the worker's coalescing (250 ms) and
+# the poll tick (200 ms).
+id=$(lj_submit slow)
+lj_stream "$id" "$LJ_TMP/e" -E
+worst=$(awk -F'\t' '$3 == "progress" && match($4, / at [0-9]+/) {
+	d = $1 - substr($4, RSTART + 4, RLENGTH - 4); if (d > w) w = d; n++ }
+	END { print (n ? w : "none") }' "$LJ_TMP/e/0.events")
+echo "# slowest progress frame arrived $worst ms after the handler wrote it"
+[ "$worst" != none ] && [ "$worst" -le 1000 ]
+lj_check $? "every progress frame arrived within a second of being written ($worst ms)"
 lj_done

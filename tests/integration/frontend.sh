@@ -1,0 +1,20 @@
+#!/bin/bash
+# frontend.sh: the tests that go through the web server, run behind the
+# setup named by LJ_FRONTEND (see lib.sh).  The tests are the same for
+# every setup; only the generated server config differs.
+set -u
+dir=$(cd "$(dirname "$0")" && pwd)
+suite="render resume errors failing streaming disconnect queue many-streams reload"
+failed= skipped=
+for t in $suite; do
+	echo "# ===== $t.sh behind $LJ_FRONTEND"
+	bash "$dir/$t.sh"
+	case $? in
+	0) ;;
+	77) skipped="$skipped $t" ;;
+	*) failed="$failed $t" ;;
+	esac
+done
+[ -n "$skipped" ] && echo "# SKIPPED behind $LJ_FRONTEND (see above for why):$skipped"
+[ -z "$failed" ] || { echo "# FAILED behind $LJ_FRONTEND:$failed"; exit 1; }
+echo "# all of it passed behind $LJ_FRONTEND"
