@@ -2,13 +2,14 @@
 # deps.sh: installs the Debian packages longjob needs to build, test and run
 # its demo, if any is missing.  Needs root (or sudo) only when it installs.
 #
-# The package scripts would start a system-wide lighttpd on port 80 on
+# The package scripts would start a system-wide lighttpd and Apache on port 80 on
 # install; a temporary policy-rc.d stops that (the demo and the tests start
 # their own lighttpd on 127.0.0.1 with their own config).
 set -eu
 
 PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev libjson-c-dev
-libsqlite3-dev libpng-dev lighttpd sqlite3 curl ca-certificates"
+libsqlite3-dev libpng-dev lighttpd apache2 libapache2-mod-fcgid sqlite3 curl
+ca-certificates"
 
 missing=
 for p in $PACKAGES; do

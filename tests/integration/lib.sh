@@ -167,7 +167,11 @@ lj_write_config() {
 
 # lj_config_set KEY VALUE: changes a top-level number in the config.
 lj_config_set() {
-	sed -i -e "s|^  \"$1\": [^,]*,|  \"$1\": $2,|" "$LJ_CONFIG"
+	if grep -q "^  \"$1\": " "$LJ_CONFIG"; then
+		sed -i -e "s|^  \"$1\": [^,]*,|  \"$1\": $2,|" "$LJ_CONFIG"
+	else
+		sed -i -e "1s|^{$|{\n  \"$1\": $2,|" "$LJ_CONFIG"
+	fi
 	grep -q "^  \"$1\": $2," "$LJ_CONFIG" || lj_die "cannot set $1 in the config"
 }
 
