@@ -15,8 +15,8 @@ lj_start
 open_streams() {
 	local p n=0 s
 	for p in /proc/[0-9]*; do
-		tr '\0' '\n' <"$p/cmdline" 2>/dev/null | head -1 | grep -q "cgi-bin/progress$" || continue
-		tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "LONGJOB_CONFIG=$LJ_CONFIG" || continue
+		tr '\0' '\n' 2>/dev/null <"$p/cmdline" | head -1 | grep -q "cgi-bin/progress$" || continue
+		tr '\0' '\n' 2>/dev/null <"$p/environ" | grep -qx "LONGJOB_CONFIG=$LJ_CONFIG" || continue
 		case $LJ_FRONTEND in
 		lighttpd-cgi | apache-cgi) n=$((n + 1)) ;;
 		*) s=$(ls -l "$p/fd" 2>/dev/null | grep -c 'socket:'); [ "$s" -gt 0 ] && n=$((n + s - 1)) ;;

@@ -89,11 +89,11 @@ lj_our_pids() {
 		# Never the test itself (or the subshell running this).
 		case "${p#/proc/}" in "$$"|"$BASHPID") continue ;; esac
 		cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
-		cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)
+		cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline")
 		case "$cwd" in "$LJ_TMP"/*) echo "${p#/proc/}"; continue ;; esac
 		case "$cmd" in
 		*"$LJ_CONFIG"*) echo "${p#/proc/}" ;;
-		*/cgi-bin/*) tr '\0' '\n' <"$p/environ" 2>/dev/null |
+		*/cgi-bin/*) tr '\0' '\n' 2>/dev/null <"$p/environ" |
 			grep -qxF -- "LONGJOB_CONFIG=$LJ_CONFIG" && echo "${p#/proc/}" ;;
 		esac
 	done

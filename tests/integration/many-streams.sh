@@ -24,23 +24,27 @@ lj_check $? "all $N got 200"
 grep -q "ended $N " "$LJ_TMP/summary"
 lj_check $? "all $N ended cleanly"
 
-# Every stream, from the later of the opening states on, saw the same events.
-from=$(for f in "$LJ_TMP"/m/*.events; do head -1 "$f" | cut -f1; done | sort -n | tail -1)
-awk -F'\t' -v from="$from" '$1 > from' "$LJ_TMP/m/0.events" >"$LJ_TMP/ref"
-same=0
+# Every stream, after its own opening state, saw exactly the job's events
+# from there on (whenever it connected), ending with `end`.
+lj_stream "$id" "$LJ_TMP/all" -l 0
+tail -1 "$LJ_TMP/all/0.events" | grep -q '	end	'
+lj_check $? "the job's whole event log ends with end ($(wc -l <"$LJ_TMP/all/0.events") events)"
+same=0 ended=0
 for f in "$LJ_TMP"/m/*.events; do
-	awk -F'\t' -v from="$from" '$1 > from' "$f" | cmp -s - "$LJ_TMP/ref" && same=$((same + 1))
+	from=$(head -1 "$f" | cut -f1)
+	awk -F'\t' -v f="$from" 'NR > 1 && $1 > f' "$f" |
+		cmp -s - <(awk -F'\t' -v f="$from" '$1 > f' "$LJ_TMP/all/0.events") && same=$((same + 1))
+	tail -1 "$f" | grep -q '	end	' && ended=$((ended + 1))
 done
-lj_is "$same" "$N" "all $N streams received the same events after id $from ($(wc -l <"$LJ_TMP/ref") events)"
-tail -1 "$LJ_TMP/ref" | grep -q '	end	'
-lj_check $? "and those end with end"
+lj_is "$same" "$N" "all $N streams received every event after their opening state"
+lj_is "$ended" "$N" "and every one of them ended with end"
 
 # How many processes of a program served them: exactly one each.
 count_procs() {
 	local p n=0
 	for p in /proc/[0-9]*; do
-		tr '\0' '\n' <"$p/cmdline" 2>/dev/null | head -1 | grep -q "cgi-bin/$1$" || continue
-		tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "LONGJOB_CONFIG=$LJ_CONFIG" && n=$((n + 1))
+		tr '\0' '\n' 2>/dev/null <"$p/cmdline" | head -1 | grep -q "cgi-bin/$1$" || continue
+		tr '\0' '\n' 2>/dev/null <"$p/environ" | grep -qx "LONGJOB_CONFIG=$LJ_CONFIG" && n=$((n + 1))
 	done
 	echo $n
 }
