@@ -294,8 +294,11 @@ APACHE
 # Starts the three programs as long-lived FastCGI servers (apache-proxy-fcgi).
 lj_start_backends() {
 	local p
+	# Not through lj_as: a function in the background is a subshell, and $!
+	# must be the program's own pid so that stopping it stops it.
 	for p in submit progress result; do
-		lj_as "$top_builddir/cgi-bin/$p" --listen "$LJ_RUN/$p.sock" >>"$LJ_RUN/backends.log" 2>&1 &
+		setpriv --reuid="$LJ_AS" --regid="$LJ_AS" --init-groups -- \
+			"$top_builddir/cgi-bin/$p" --listen "$LJ_RUN/$p.sock" >>"$LJ_RUN/backends.log" 2>&1 &
 		LJ_BACKENDS="$LJ_BACKENDS $!"
 	done
 	for _ in $(seq 100); do
