@@ -161,7 +161,8 @@ check_minimal(const struct config *c)
 	is_int(c->max_queued, 1000, "default max_queued");
 	is_int(c->poll_ms, 200, "default poll_ms");
 	is_int(c->heartbeat_s, 15, "default heartbeat_s");
-	is_int(c->stream_max_s, 3600, "default stream_max_s");
+	is_int(c->stream_max_s, 240, "default stream_max_s (below FcgidBusyTimeout)");
+	is_int(c->result_wait_s, 25, "default result_wait_s (below FcgidIOTimeout)");
 	is_int(c->retry_ms, 2000, "default retry_ms");
 	is_int(c->progress_interval_ms, 250, "default progress_interval_ms");
 	is_int(c->log_lines, 1000, "default log_lines");
