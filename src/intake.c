@@ -1,13 +1,15 @@
 /* intake: the submit program's request handling.  See intake.h. */
 #include "config.h"
 
-#include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,24 +91,25 @@ intake_job_dir(const struct config *cfg, const char *id, char **path)
 	return 0;
 }
 
+/* nftw callback: removes one entry (children come first, FTW_DEPTH). */
+static int
+intake_remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (type == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
 void
 intake_remove_dir(const char *path)
 {
-	struct dirent *e;
-	DIR *d;
-	char *f;
-
-	if (path == NULL || (d = opendir(path)) == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		f = xasprintf("%s/%s", path, e->d_name);
-		unlink(f);
-		free(f);
-	}
-	closedir(d);
-	rmdir(path);
+	/* FTW_PHYS: a symlink a handler left is removed, never followed. */
+	if (path != NULL)
+		nftw(path, intake_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* 1 if origin ("scheme://host[:port]") is this host or an allowed one. */
@@ -241,6 +244,22 @@ intake_answer(const struct config *cfg, struct http_req *r, const char *id)
 	json_object_put(o);
 }
 
+/* Only POSTs from this site (or an allowed one); the refusal status with *cause, or 0. */
+static int
+intake_check_post(struct intake *in, struct http_req *r, const char *method,
+    char **cause)
+{
+	if (method == NULL || strcmp(method, "POST") != 0) {
+		*cause = xstrdup("submit a job with POST");
+		return 405;
+	}
+	if (!intake_check_origin(in->cfg, r)) {
+		*cause = xstrdup("this form was posted from another site; refused");
+		return 403;
+	}
+	return 0;
+}
+
 /* Checks the request line and headers; the refusal status with *cause, or 0. */
 static int
 intake_check_request(struct intake *in, struct http_req *r,
@@ -250,14 +269,10 @@ intake_check_request(struct intake *in, struct http_req *r,
 	const char *path = http_path_info(r);
 	const char *len = http_param(r, "CONTENT_LENGTH");
 
-	if (method == NULL || strcmp(method, "POST") != 0) {
-		*cause = xstrdup("submit a job with POST");
-		return 405;
-	}
-	if (!intake_check_origin(in->cfg, r)) {
-		*cause = xstrdup("this form was posted from another site; refused");
-		return 403;
-	}
+	int status = intake_check_post(in, r, method, cause);
+
+	if (status != 0)
+		return status;
 	if (*path == '/')
 		path++;
 	if (*path == '\0' || (*t = config_type_find(in->cfg, path)) == NULL) {
@@ -308,6 +323,91 @@ intake_accept(struct intake *in, struct http_req *r, const struct config_type *t
 	return status;
 }
 
+/*
+ * 1 if pid is a longjob worker.  A worker that died may have left its pid to
+ * another process, and SIGUSR1 would kill that one.
+ */
+static int
+intake_is_worker(long pid)
+{
+	char path[64], cmd[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, cmd, sizeof cmd - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	cmd[n] = '\0';	/* argv[0] is the first string */
+	return strstr(cmd, "longjob-worker") != NULL;
+}
+
+int
+intake_cancel(struct store *st, const char *id)
+{
+	long pid = 0;
+	int rc = store_job_cancel(st, id, &pid);
+
+	/* The worker stops the handler when it sees the job ended; wake it now. */
+	if (rc == 0 && pid > 0 && intake_is_worker(pid) &&
+	    kill((pid_t)pid, SIGUSR1) != 0)
+		log_warn("job %s: cannot wake worker %ld: %s (it notices within seconds)",
+		    id, pid, strerror(errno));
+	if (rc == 0)
+		log_info("job %s cancelled", id);
+	return rc;
+}
+
+/* 1 if the request is POST <submit>/<id>/cancel. */
+static int
+intake_is_cancel(const struct http_req *r)
+{
+	const char *p = http_path_info(r);
+
+	if (*p == '/')
+		p++;
+	return strlen(p) == JOBID_LEN + 7 && jobid_valid_n(p, JOBID_LEN) &&
+	    strcmp(p + JOBID_LEN, "/cancel") == 0;
+}
+
+/* Answers a cancel request. */
+static int
+intake_cancel_request(struct intake *in, struct http_req *r)
+{
+	const char *p = http_path_info(r);
+	char id[JOBID_LEN + 1], *cause = NULL, *hdr;
+	int status, rc;
+
+	http_drain(r);
+	if ((status = intake_check_post(in, r, http_param(r, "REQUEST_METHOD"), &cause)) != 0) {
+		http_error(r, status, cause);
+		free(cause);
+		return 1;
+	}
+	memcpy(id, *p == '/' ? p + 1 : p, JOBID_LEN);
+	id[JOBID_LEN] = '\0';
+	rc = intake_cancel(in->st, id);
+	if (rc != 0) {
+		http_error(r, rc == 1 ? 409 : rc == 2 ? 404 : 500, rc == 1 ?
+		    "the job has already ended" : rc == 2 ? "no such job" :
+		    "the job store cannot be written");
+		return 1;
+	}
+	if (http_wants_json(r)) {
+		http_start(r, 200, "application/json", "Cache-Control: no-store\r\n");
+		http_printf(r, "{\"id\":\"%s\",\"state\":\"cancelled\"}\n", id);
+		return 1;
+	}
+	hdr = xasprintf("Location: %s?id=%s\r\n", in->cfg->page_url, id);
+	http_start(r, 303, "text/html; charset=utf-8", hdr);
+	http_printf(r, "<!doctype html>\n<title>Cancelled</title>\n<p>The job was cancelled.</p>\n");
+	free(hdr);
+	return 1;
+}
+
 /* Handles one request completely: submit keeps nothing open. */
 static int
 intake_request(void *ctx, struct http_req *r)
@@ -317,6 +417,8 @@ intake_request(void *ctx, struct http_req *r)
 	char id[JOBID_LEN + 1], *dir = NULL, *cause = NULL;
 	int status;
 
+	if (intake_is_cancel(r))
+		return intake_cancel_request(in, r);
 	status = intake_check_request(in, r, &t, &cause);
 	if (status == 0 && jobid_new(id) != 0) {
 		cause = xstrdup("no randomness for a job id");

@@ -31,8 +31,14 @@ int intake_enqueue(const struct config *cfg, struct store *st, const char *id,
     const struct config_type *t, const char *params);
 /* Creates the job's spool directory (and the spool itself) owner-only; *path is allocated. */
 int intake_job_dir(const struct config *cfg, const char *id, char **path);
-/* Removes a job directory and the files in it (one level). */
+/* Removes a job directory and everything in it (symlinks are not followed). */
 void intake_remove_dir(const char *path);
+/*
+ * Cancels a job (see store_job_cancel) and wakes the worker of a running
+ * one so that it stops the handler now.  0 cancelled, 1 already ended,
+ * 2 no such job, -1 store error.  Shared with `longjob cancel`.
+ */
+int intake_cancel(struct store *st, const char *id);
 /* Starts a detached worker that runs queued jobs while slots are free. */
 int intake_start_worker(const struct config *cfg);
 

@@ -3,6 +3,7 @@
  *
  *   longjob submit TYPE [field=value | field=@file]... [--watch]
  *   longjob watch ID          longjob show ID          longjob list [N]
+ *   longjob cancel ID         longjob gc [--age SECONDS]
  *   longjob check-config [PATH]                        longjob config-help
  *
  * It works on the same config and store as the web programs, so a job
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "gc.h"
 #include "instance.h"
 #include "intake.h"
 #include "log.h"
@@ -38,6 +40,8 @@ usage(void)
 	    "usage: longjob submit TYPE [field=value | field=@file]... [--watch]\n"
 	    "       longjob watch ID\n"
 	    "       longjob show ID\n"
+	    "       longjob cancel ID\n"
+	    "       longjob gc [--age SECONDS]\n"
 	    "       longjob list [N]\n"
 	    "       longjob check-config [PATH]\n"
 	    "       longjob config-help\n"
@@ -197,6 +201,45 @@ list_row(void *ctx, const struct job *j)
 	    j->error ? j->error : j->message ? j->message : "");
 }
 
+/* longjob cancel ID */
+static int
+cmd_cancel(struct instance *in, const char *id)
+{
+	int rc;
+
+	if (!jobid_valid(id)) {
+		fprintf(stderr, "longjob: %s: not a job id\n", id);
+		return 2;
+	}
+	rc = intake_cancel(in->st, id);
+	if (rc == 0)
+		printf("%s cancelled\n", id);
+	else
+		fprintf(stderr, "longjob: %s: %s\n", id, rc == 1 ? "the job has already ended" :
+		    rc == 2 ? "no such job" : "cannot write the store");
+	return rc == 0 ? 0 : rc == 1 ? 1 : 2;
+}
+
+/* longjob gc [--age SECONDS]: deletes ended jobs older than that (default retain_s). */
+static int
+cmd_gc(struct instance *in, int argc, char **argv)
+{
+	double age = in->cfg->retain_s;
+	char *end;
+	int n;
+
+	if (argc == 2 && strcmp(argv[0], "--age") == 0) {
+		age = strtod(argv[1], &end);
+		if (*argv[1] == '\0' || *end != '\0' || age < 0)
+			return usage();
+	} else if (argc != 0)
+		return usage();
+	if ((n = gc_run(in->cfg, in->st, age)) < 0)
+		return 1;
+	printf("%d ended jobs removed\n", n);
+	return 0;
+}
+
 /* longjob check-config [PATH] */
 static int
 cmd_check_config(const char *path)
@@ -235,6 +278,10 @@ run_command(int argc, char **argv)
 		rc = watch_job(in.st, argv[2], stdout, isatty(1), in.cfg->poll_ms);
 	else if (strcmp(argv[1], "show") == 0 && argc == 3)
 		rc = cmd_show(&in, argv[2]);
+	else if (strcmp(argv[1], "cancel") == 0 && argc == 3)
+		rc = cmd_cancel(&in, argv[2]);
+	else if (strcmp(argv[1], "gc") == 0)
+		rc = cmd_gc(&in, argc - 2, argv + 2);
 	else if (strcmp(argv[1], "list") == 0 && argc <= 3)
 		rc = store_job_list(in.st, argc == 3 ? atoi(argv[2]) : 20, list_row, NULL) == 0 ? 0 : 1;
 	else

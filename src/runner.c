@@ -29,6 +29,28 @@
 #define RUNNER_ERR_TAIL 2048	/* bytes of stderr kept for the error message */
 #define RUNNER_KILL_GRACE_MS 5000
 
+/* Set by SIGUSR1: someone cancelled a job; look at the store now. */
+static volatile sig_atomic_t runner_woken;
+
+/* Notes the wake-up; poll() returns EINTR and the runner looks. */
+static void
+runner_on_usr1(int sig)
+{
+	(void)sig;
+	runner_woken = 1;
+}
+
+void
+runner_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = runner_on_usr1;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
 struct run {
 	const struct config *cfg;
 	struct store *st;
@@ -436,7 +458,8 @@ runner_timers(struct run *r)
 	if (r->pending && now - r->last_write_ms >= r->cfg->progress_interval_ms &&
 	    runner_flush(r) != 0)
 		return -1;
-	if (now - r->last_beat_ms >= RUNNER_HEARTBEAT_S * 1000) {
+	if (runner_woken || now - r->last_beat_ms >= RUNNER_HEARTBEAT_S * 1000) {
+		runner_woken = 0;
 		job_change_init(&c);
 		if (runner_change(r, &c) != 0)
 			return -1;

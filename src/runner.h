@@ -26,6 +26,11 @@
 struct config;
 struct store;
 
+/*
+ * Makes SIGUSR1 wake the runner: it then asks the store at once whether its
+ * job was cancelled (instead of at the next heartbeat).  The worker calls it.
+ */
+void runner_signals(void);
 /* Runs the job (already claimed: state running); 0, or -1 on a store failure. */
 int runner_run(const struct config *cfg, struct store *st, const char *id);
 

@@ -61,7 +61,8 @@ enum store_sql {
 	SQL_QUEUE_POS, SQL_CHANGE, SQL_INSERT_EVENT, SQL_RUNNING,
 	SQL_OLDEST_QUEUED, SQL_CLAIM, SQL_LOST, SQL_LIST, SQL_JOB_EVENTS,
 	SQL_EVENTS_AFTER, SQL_MAX_SEQ, SQL_DATA_VERSION, SQL_ARTIFACT_ADD,
-	SQL_ARTIFACT_GET, SQL_COUNT
+	SQL_ARTIFACT_GET, SQL_CANCEL, SQL_GC_LIST, SQL_GC_EVENTS, SQL_GC_ARTIFACTS,
+	SQL_GC_JOB, SQL_COUNT
 };
 
 static const char *store_sql_text[SQL_COUNT] = {
@@ -110,6 +111,13 @@ static const char *store_sql_text[SQL_COUNT] = {
 	    " content_type) VALUES (?1, ?2, ?3)",
 	[SQL_ARTIFACT_GET] = "SELECT content_type FROM artifacts"
 	    " WHERE job_id = ?1 AND name = ?2",
+	[SQL_CANCEL] = "UPDATE jobs SET state = 'cancelled', finished = ?2"
+	    " WHERE id = ?1 AND state IN ('queued', 'running')",
+	[SQL_GC_LIST] = "SELECT id FROM jobs WHERE state IN"
+	    " ('succeeded', 'failed', 'cancelled') AND finished < ?1 LIMIT 256",
+	[SQL_GC_EVENTS] = "DELETE FROM events WHERE job_id = ?1",
+	[SQL_GC_ARTIFACTS] = "DELETE FROM artifacts WHERE job_id = ?1",
+	[SQL_GC_JOB] = "DELETE FROM jobs WHERE id = ?1",
 };
 
 struct store {
@@ -841,4 +849,96 @@ store_cursor_read(struct store *s, struct store_cursor *c, store_event_cb cb,
 			return -1;
 	} while (r.rows == 1000);
 	return 0;
+}
+
+int
+store_job_cancel(struct store *s, const char *id, long *pid)
+{
+	sqlite3_stmt *st;
+	struct job j;
+	int rc;
+
+	*pid = 0;
+	job_init(&j, 0);
+	if (store_exec(s, SQL_BEGIN_IMMEDIATE) != 0)
+		return -1;
+	rc = store_read_job(s, id, &j);
+	if (rc == 1)
+		rc = 2;
+	else if (rc == 0 && strcmp(j.state, "queued") != 0 && strcmp(j.state, "running") != 0)
+		rc = 1;
+	else if (rc == 0) {
+		if ((st = store_stmt(s, SQL_CANCEL)) == NULL)
+			rc = -1;
+		else {
+			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+			sqlite3_bind_double(st, 2, store_now());
+			if (sqlite3_step(st) != SQLITE_DONE)
+				rc = store_fail(s, "cancel job");
+			sqlite3_reset(st);
+		}
+		if (rc == 0 && store_add_event(s, id, "end", "{\"state\":\"cancelled\"}", NULL) != 0)
+			rc = -1;
+		if (rc == 0 && strcmp(j.state, "running") == 0)
+			*pid = j.worker_pid;
+	}
+	job_clear(&j);
+	/* 1 and 2 wrote nothing: commit is as good as rollback. */
+	return store_end(s, rc);
+}
+
+/* Deletes one job's rows inside the caller's transaction. */
+static int
+store_gc_job(struct store *s, const char *id)
+{
+	static const enum store_sql sql[] = { SQL_GC_EVENTS, SQL_GC_ARTIFACTS, SQL_GC_JOB };
+	sqlite3_stmt *st;
+	size_t i;
+
+	for (i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+		if ((st = store_stmt(s, sql[i])) == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return store_fail(s, "delete job");
+		sqlite3_reset(st);
+	}
+	return 0;
+}
+
+/* One batch of store_gc: up to 256 jobs in one transaction; how many, or -1. */
+static int
+store_gc_batch(struct store *s, double before, void (*cb)(void *, const char *),
+    void *ctx)
+{
+	char ids[256][JOBID_LEN + 1];
+	sqlite3_stmt *st;
+	int n = 0, i, rc = 0;
+
+	if (store_exec(s, SQL_BEGIN_IMMEDIATE) != 0)
+		return -1;
+	if ((st = store_stmt(s, SQL_GC_LIST)) == NULL)
+		return store_end(s, -1);
+	sqlite3_bind_double(st, 1, before);
+	while (n < 256 && sqlite3_step(st) == SQLITE_ROW)
+		snprintf(ids[n++], sizeof ids[0], "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = store_gc_job(s, ids[i]);
+	if (store_end(s, rc == 0 ? n : -1) < 0)
+		return -1;
+	/* Files go once their rows are gone for good, never before. */
+	for (i = 0; i < n; i++)
+		cb(ctx, ids[i]);
+	return n;
+}
+
+int
+store_gc(struct store *s, double before, void (*cb)(void *, const char *), void *ctx)
+{
+	int n, total = 0;
+
+	while ((n = store_gc_batch(s, before, cb, ctx)) > 0)
+		total += n;
+	return n < 0 ? -1 : total;
 }

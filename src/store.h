@@ -99,6 +99,20 @@ int store_job_change(struct store *s, const char *id, const struct job_change *c
  */
 int store_job_claim(struct store *s, int max_running, pid_t pid, double stale_s,
     char out[JOBID_LEN + 1]);
+/*
+ * Cancels a job: queued or running, it ends as cancelled with an `end`
+ * event; *pid gets the worker of a running job (0 for a queued one), which
+ * the caller wakes so that it stops the handler.  1 if the job has already
+ * ended, 2 if there is no such job.
+ */
+int store_job_cancel(struct store *s, const char *id, long *pid);
+/*
+ * Deletes ended jobs that finished before `before` (unix time), with their
+ * events and artifacts; cb is then called with each id (to remove its
+ * files).  Returns how many, or -1.
+ */
+int store_gc(struct store *s, double before, void (*cb)(void *, const char *),
+    void *ctx);
 /* Marks running jobs of dead workers failed; returns how many (or -1). */
 int store_reap_lost(struct store *s, double stale_s);
 /* Lists the newest jobs first. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "gc.h"
 #include "instance.h"
 #include "log.h"
 #include "runner.h"
@@ -26,6 +27,8 @@ main(int argc, char **argv)
 	int rc;
 
 	log_init("longjob-worker");
+	/* Before the first claim: a cancel may SIGUSR1 us as soon as our pid is stored. */
+	runner_signals();
 	if (argc == 3 && strcmp(argv[1], "--config") == 0)
 		path = argv[2];
 	else if (argc != 1) {
@@ -42,6 +45,9 @@ main(int argc, char **argv)
 		if (runner_run(inst.cfg, inst.st, id) != 0)
 			break;
 	}
+	/* Nothing left to run: a good moment to delete what is past retention. */
+	if (rc == 0)
+		gc_run(inst.cfg, inst.st, inst.cfg->retain_s);
 	instance_close(&inst);
 	return rc < 0 ? 1 : 0;
 }

@@ -54,6 +54,28 @@ lj_check $? "naming the field and the bounds: $(cat "$LJ_TMP/e")"
 "$LJ" submit nosuch 2>/dev/null
 lj_is $? 2 "an unknown type is refused"
 
+# cancel: a running job started from here, stopped from here.
+id=$("$LJ" submit slow)
+for _ in $(seq 100); do "$LJ" show "$id" | grep -q '"state": "running"' && break; sleep 0.1; done
+"$LJ" cancel "$id" >"$LJ_TMP/cancel.out"
+lj_is $? 0 "longjob cancel exits 0: $(cat "$LJ_TMP/cancel.out")"
+"$LJ" show "$id" | grep -q '"state": "cancelled"'
+lj_check $? "the job is cancelled"
+"$LJ" cancel "$id" 2>/dev/null
+lj_is $? 1 "cancelling an ended job exits 1"
+
+# gc: ended jobs go, with their events and files; what runs stays.
+running=$("$LJ" submit slow)
+n=$("$LJ" list 1000 | grep -vc ' running ')
+"$LJ" gc --age 0 >"$LJ_TMP/gc.out"
+lj_is "$(cat "$LJ_TMP/gc.out")" "$n ended jobs removed" "longjob gc --age 0 removes every ended job"
+lj_is "$("$LJ" list 1000 | wc -l)" 1 "only the running one is left"
+"$LJ" show "$id" >/dev/null 2>&1
+lj_is $? 1 "a removed job is gone"
+[ ! -e "$LJ_STATE/spool/$id" ] && [ -d "$LJ_STATE/spool/$running" ]
+lj_check $? "with its spool directory; the running job keeps its own"
+"$LJ" cancel "$running" >/dev/null
+
 "$LJ" check-config >"$LJ_TMP/cc"
 lj_is $? 0 "check-config accepts the shipped config"
 echo '{"types": {"x": {"argv": ["relative"], "timeout_s": "soon"}}, "max_runing": 3}' >"$LJ_TMP/bad.json"

@@ -1,9 +1,11 @@
 #!/bin/bash
 # A job whose handler fails ends as failed with the tail of its stderr as the
-# error, on the stream, in the result and in the CLI; and a handler that
-# prints 100,000 progress lines gives a bounded number of progress rows.
+# error, on the stream, in the result and in the CLI; a handler that prints
+# 100,000 progress lines gives a bounded number of progress rows; a job past
+# its timeout fails as "timed out".
 . "$(dirname "$0")/lib.sh"
 lj_test_handlers
+lj_add_type sleepy "{ \"argv\": [\"$top_srcdir/tests/handlers/quiet\", \"30\"], \"timeout_s\": 1 }"
 lj_start
 
 id=$(lj_submit fail)
@@ -31,4 +33,10 @@ n=$(grep -c '	progress	' "$LJ_TMP/c/0.events")
 lj_check $? "100,000 progress lines became $n progress events"
 tail -1 "$LJ_TMP/c/0.events" | grep -q '"state":"succeeded","result":{"lines":100000}'
 lj_check $? "and the job succeeded with its result"
+
+# A job that runs past its type's timeout_s ends as failed, "timed out".
+id=$(lj_submit sleepy)
+lj_stream "$id" "$LJ_TMP/t"
+tail -1 "$LJ_TMP/t/0.events" | grep -q '	end	{"state":"failed","error":"timed out after 1 s"}'
+lj_check $? "a job past its timeout fails: $(tail -1 "$LJ_TMP/t/0.events" | cut -f3)"
 lj_done
