@@ -21,6 +21,7 @@
 #include "loop.h"
 #include "log.h"
 #include "params.h"
+#include "proc.h"
 #include "spawn.h"
 #include "store.h"
 #include "xmem.h"
@@ -287,6 +288,24 @@ intake_check_request(struct intake *in, struct http_req *r,
 	return 0;
 }
 
+/* The HTTP status for intake_enqueue's answer (0, 1 queue full, -1), with *cause. */
+static int
+intake_enqueue_status(const struct store *st, int rc, char **cause)
+{
+	if (rc == 0)
+		return 0;
+	if (rc == 1) {
+		*cause = xstrdup("too many jobs are waiting; try again in a moment");
+		return 503;
+	}
+	if (store_full(st)) {
+		*cause = xstrdup("the server's disk is full: the job was not accepted; try again later");
+		return 507;
+	}
+	*cause = xstrdup("the job could not be recorded");
+	return 500;
+}
+
 /* Parses, validates and queues; the refusal status with *cause, or 0. */
 static int
 intake_accept(struct intake *in, struct http_req *r, const struct config_type *t,
@@ -310,39 +329,13 @@ intake_accept(struct intake *in, struct http_req *r, const struct config_type *t
 		status = 400;
 	if (status == 0) {
 		rc = intake_enqueue(in->cfg, in->st, id, t, params);
-		if (rc == 1)
-			*cause = xstrdup("too many jobs are waiting; try again in a moment");
-		else if (rc != 0)
-			*cause = xstrdup("the job could not be recorded");
-		status = rc == 0 ? 0 : rc == 1 ? 503 : 500;
+		status = intake_enqueue_status(in->st, rc, cause);
 	}
 	if (status != 0)
 		form_abort(f);
 	form_free(f);
 	free(params);
 	return status;
-}
-
-/*
- * 1 if pid is a longjob worker.  A worker that died may have left its pid to
- * another process, and SIGUSR1 would kill that one.
- */
-static int
-intake_is_worker(long pid)
-{
-	char path[64], cmd[4096];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	n = read(fd, cmd, sizeof cmd - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	cmd[n] = '\0';	/* argv[0] is the first string */
-	return strstr(cmd, "longjob-worker") != NULL;
 }
 
 int
@@ -352,7 +345,7 @@ intake_cancel(struct store *st, const char *id)
 	int rc = store_job_cancel(st, id, &pid);
 
 	/* The worker stops the handler when it sees the job ended; wake it now. */
-	if (rc == 0 && pid > 0 && intake_is_worker(pid) &&
+	if (rc == 0 && pid > 0 && proc_is_worker((pid_t)pid) == 1 &&
 	    kill((pid_t)pid, SIGUSR1) != 0)
 		log_warn("job %s: cannot wake worker %ld: %s (it notices within seconds)",
 		    id, pid, strerror(errno));

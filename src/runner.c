@@ -28,6 +28,7 @@
 
 #define RUNNER_ERR_TAIL 2048	/* bytes of stderr kept for the error message */
 #define RUNNER_KILL_GRACE_MS 5000
+#define RUNNER_STORE_RETRY_S 60	/* how long a refused end is retried */
 
 /* Set by SIGUSR1: someone cancelled a job; look at the store now. */
 static volatile sig_atomic_t runner_woken;
@@ -507,17 +508,17 @@ runner_pump(struct run *r)
 
 /* Waits for the handler to exit, still enforcing the timeout. */
 static int
-runner_wait(struct run *r)
+runner_wait(struct run *r, int *status)
 {
-	int status = 0;
 	pid_t got;
 
+	*status = 0;
 	for (;;) {
-		got = waitpid(r->pid, &status, WNOHANG);
+		got = waitpid(r->pid, status, WNOHANG);
 		if (got == r->pid || (got < 0 && errno != EINTR))
-			return status;
+			return 0;
 		if (runner_timers(r) != 0)
-			return status;
+			return -1;
 		usleep(20000);
 	}
 }
@@ -679,6 +680,49 @@ runner_free(struct run *r)
 	free(r->dir);
 }
 
+/* Stops the handler's group without writing anything: SIGTERM, then SIGKILL after the grace period. */
+static void
+runner_stop(struct run *r)
+{
+	long long kill_at = loop_now_ms() + RUNNER_KILL_GRACE_MS;
+	int status;
+
+	runner_signal(r, SIGTERM);
+	while (waitpid(r->pid, &status, WNOHANG) == 0) {
+		if (loop_now_ms() >= kill_at) {
+			runner_signal(r, SIGKILL);
+			waitpid(r->pid, &status, 0);
+			return;
+		}
+		usleep(20000);
+	}
+}
+
+/*
+ * The store refused a write, most often because the disk is full.  Nothing
+ * the handler reports could be kept, so it is stopped, and the job's end is
+ * recorded as soon as the store takes writes again: tried once a second for
+ * RUNNER_STORE_RETRY_S, after which whoever next looks fails the job as
+ * "worker lost".  0 once the end is recorded.
+ */
+static int
+runner_store_failed(struct run *r)
+{
+	const char *error = store_full(r->st) ?
+	    "stopped: the server's disk is full" :
+	    "stopped: the job's progress could not be recorded";
+	int i;
+
+	log_error("job %s: %s", r->id, error);
+	runner_stop(r);
+	for (i = 0; i < RUNNER_STORE_RETRY_S; i++) {
+		if (runner_end(r, "failed", error) == 0)
+			return 0;
+		sleep(1);
+	}
+	return -1;
+}
+
 /* Runs the started handler to its end and records the outcome. */
 static int
 runner_finish(struct run *r)
@@ -686,10 +730,9 @@ runner_finish(struct run *r)
 	char *error, *note;
 	int status, rc = 0;
 
-	if (runner_pump(r) != 0)
-		rc = -1;
-	status = runner_wait(r);
-	if (rc == 0 && r->logs_dropped > 0) {
+	if (runner_pump(r) != 0 || runner_wait(r, &status) != 0)
+		return runner_store_failed(r);
+	if (r->logs_dropped > 0) {
 		note = xasprintf("(%d more lines of output not shown)", r->logs_dropped);
 		r->logs = 0;
 		rc = runner_log(r, note);
@@ -697,15 +740,17 @@ runner_finish(struct run *r)
 	}
 	if (rc == 0)
 		rc = runner_flush(r);
+	if (rc != 0)
+		return runner_store_failed(r);
 	if (r->ended_elsewhere)
-		return rc;
+		return 0;
 	if (!r->timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return runner_end(r, "succeeded", NULL) == 0 ? rc : -1;
-	error = runner_error(r, status);
-	if (runner_end(r, "failed", error) != 0)
-		rc = -1;
+		error = NULL;
+	else
+		error = runner_error(r, status);
+	rc = runner_end(r, error ? "failed" : "succeeded", error);
 	free(error);
-	return rc;
+	return rc == 0 ? 0 : runner_store_failed(r);
 }
 
 int

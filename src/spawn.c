@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -87,6 +88,7 @@ pid_t
 spawn_process(const char *path, char *const argv[], char *const envp[],
     const char *dir, const int fds[3])
 {
+	pid_t parent = getpid();
 	pid_t pid = fork();
 
 	if (pid < 0) {
@@ -95,6 +97,9 @@ spawn_process(const char *path, char *const argv[], char *const envp[],
 	}
 	if (pid == 0) {
 		setpgid(0, 0);
+		/* If the parent died before this line, the signal would never come. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(125);
 		spawn_stdio(fds);
 		spawn_reset_signals();
 		if (chdir(dir) != 0) {

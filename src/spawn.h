@@ -12,7 +12,9 @@
  *
  * spawn_process starts a job handler in its own process group (so a cancel
  * or timeout can signal the handler and everything it started) with the
- * given stdio, in the given directory.
+ * given stdio, in the given directory.  The handler is killed if the worker
+ * dies (PR_SET_PDEATHSIG): a worker killed with -9 leaves no handler running
+ * on, unwatched, for a job already failed as "worker lost".
  */
 #ifndef LONGJOB_SPAWN_H
 #define LONGJOB_SPAWN_H

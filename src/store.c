@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "proc.h"
 #include "store.h"
 #include "xmem.h"
 
@@ -123,8 +124,15 @@ static const char *store_sql_text[SQL_COUNT] = {
 struct store {
 	sqlite3 *db;
 	char *path;
+	int full;		/* the last failure was the disk being full */
 	sqlite3_stmt *stmt[SQL_COUNT];
 };
+
+int
+store_full(const struct store *s)
+{
+	return s->full;
+}
 
 double
 store_now(void)
@@ -139,6 +147,11 @@ store_now(void)
 static int
 store_fail(struct store *s, const char *what)
 {
+	int code = sqlite3_errcode(s->db);
+
+	/* Noted now: the ROLLBACK that follows resets the connection's error code. */
+	s->full = code == SQLITE_FULL ||
+	    ((code & 0xff) == SQLITE_IOERR && sqlite3_system_errno(s->db) == ENOSPC);
 	log_error("%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 	return -1;
 }
@@ -559,7 +572,7 @@ out:
 static int
 store_worker_gone(long pid, double heartbeat, double now, double stale_s)
 {
-	if (pid > 0 && kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+	if (pid > 0 && !proc_alive((pid_t)pid))
 		return 1;
 	return heartbeat > 0 && now - heartbeat > stale_s;
 }

@@ -74,6 +74,8 @@ typedef void (*store_job_cb)(void *ctx, const struct job *job);
 /* Opens (creating if needed) the database; NULL with *cause set (caller frees). */
 struct store *store_open(const char *path, char **cause);
 void store_close(struct store *s);
+/* 1 if the last failed write failed because the disk (or quota) is full. */
+int store_full(const struct store *s);
 
 double store_now(void);
 void job_init(struct job *j, double progress_unset);

@@ -1,0 +1,65 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+/* Reads up to size - 1 bytes of /proc/<pid>/<name>; their count, or -1 with errno. */
+static ssize_t
+proc_read(pid_t pid, const char *name, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
+/* 1 if the stat line says zombie or dead ("pid (comm) S ..."; comm may hold ')'). */
+static int
+proc_stat_dead(const char *stat)
+{
+	const char *p = strrchr(stat, ')');
+
+	return p != NULL && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+int
+proc_alive(pid_t pid)
+{
+	char stat[512];
+
+	if (pid <= 0)
+		return 0;
+	if (kill(pid, 0) == -1 && errno == ESRCH)
+		return 0;
+	if (proc_read(pid, "stat", stat, sizeof stat) < 0)
+		/* Gone meanwhile; or no /proc, and kill() is all there is to go by. */
+		return !(errno == ENOENT && access("/proc/self/stat", F_OK) == 0);
+	return !proc_stat_dead(stat);
+}
+
+int
+proc_is_worker(pid_t pid)
+{
+	char cmd[4096];
+
+	if (!proc_alive(pid))
+		return 0;
+	/* argv[0] comes first (under valgrind, the worker's path is further on). */
+	if (proc_read(pid, "cmdline", cmd, sizeof cmd) <= 0)
+		return 0;
+	return strstr(cmd, "longjob-worker") != NULL;
+}
