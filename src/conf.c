@@ -148,6 +148,9 @@ static const struct conf_key conf_top[] = {
 	  250, 0, 10000, NULL,
 	  "Progress of one job is stored at most this often (0: every "
 	  "update)." },
+	{ "debug", CONF_BOOL, TOP(debug), NULL, 0, 0, 1, NULL,
+	  "Also log, with the time in ms since the epoch, each request the "
+	  "progress and result programs open and free (noisy; for measuring)." },
 	{ "log_lines", CONF_INT, TOP(log_lines), NULL, 1000, 0, 100000, NULL,
 	  "At most this many lines of handler output are kept per job." },
 	{ "retain_s", CONF_INT, TOP(retain_s), NULL, 604800, 60, 31536000,

@@ -33,6 +33,7 @@ struct stream {
 	int64_t last_seq;	/* the largest id this client has */
 	long long opened_ms, last_write_ms;
 	int ending;		/* `end` was sent: finish after this tick */
+	int probe;		/* written to every tick: see http_reports_close */
 };
 
 /* Every open stream of one job. */
@@ -49,6 +50,7 @@ struct feed {
 	long long last_scan_ms, last_reap_ms;
 	struct watch *buckets[FEED_BUCKETS];
 	int nstreams;
+	int nprobes;		/* streams with probe set */
 	struct buf frame;
 };
 
@@ -94,6 +96,7 @@ feed_attach(struct feed *f, struct stream *s, const char *id)
 	s->next = w->streams;
 	w->streams = s;
 	f->nstreams++;
+	f->nprobes += s->probe;
 }
 
 /* Removes a stream from its watch (freeing an empty watch) and frees it. */
@@ -119,8 +122,9 @@ feed_detach(struct feed *f, struct stream *s)
 		free(w);
 	}
 	s->req->data = NULL;
-	free(s);
 	f->nstreams--;
+	f->nprobes -= s->probe;
+	free(s);
 }
 
 /* Writes and flushes one event to a stream; -1 if the client is gone. */
@@ -271,6 +275,7 @@ feed_request(void *ctx, struct http_req *r)
 	s = xcalloc(1, sizeof *s);
 	s->req = r;
 	s->opened_ms = loop_now_ms();
+	s->probe = !http_reports_close(r);
 	/* An id from the future (a reset store?) gets the whole picture again. */
 	rc = feed_open(f, s, &j, last, have && last <= j.last_seq);
 	job_clear(&j);
@@ -327,7 +332,29 @@ feed_fan_out(void *ctx, int64_t seq, const char *job_id, const char *kind,
 	return 0;
 }
 
-/* Heartbeats for quiet streams; closes streams at their maximum age. */
+/*
+ * Writes what a quiet stream needs: a keepalive comment after heartbeat_s
+ * (for proxies that cut idle connections), or, where the front end does not
+ * say when a client leaves, an empty comment every tick, so that the failed
+ * write frees the stream within a tick or two instead of a heartbeat.
+ */
+static void
+feed_keepalive(struct feed *f, struct stream *s, long long now)
+{
+	long long quiet = now - s->last_write_ms;
+
+	if (quiet >= f->cfg->heartbeat_s * 1000LL) {
+		if (http_write(s->req, ": keepalive\n\n", 13) == 0)
+			http_flush(s->req);
+	} else if (s->probe && quiet >= f->cfg->poll_ms) {
+		if (http_write(s->req, ":\n", 2) == 0)
+			http_flush(s->req);
+	} else
+		return;
+	s->last_write_ms = now;
+}
+
+/* Keepalives for quiet streams; closes streams at their maximum age. */
 static void
 feed_scan(struct feed *f, long long now)
 {
@@ -345,11 +372,8 @@ feed_scan(struct feed *f, long long now)
 				if (now - s->opened_ms >= f->cfg->stream_max_s * 1000LL) {
 					/* The browser reconnects with Last-Event-ID and notices nothing. */
 					feed_close(f, s);
-				} else if (now - s->last_write_ms >= f->cfg->heartbeat_s * 1000LL) {
-					if (http_write(s->req, ": keepalive\n\n", 13) == 0)
-						http_flush(s->req);
-					s->last_write_ms = now;
-				}
+				} else
+					feed_keepalive(f, s, now);
 			}
 		}
 	}
@@ -368,7 +392,8 @@ feed_tick(void *ctx)
 		return;
 	}
 	store_cursor_read(f->st, &f->cursor, feed_fan_out, f);
-	if (now - f->last_scan_ms >= FEED_SCAN_MS) {
+	/* Streams that are probed are looked at every tick, the others once a second. */
+	if (f->nprobes > 0 || now - f->last_scan_ms >= FEED_SCAN_MS) {
 		f->last_scan_ms = now;
 		feed_scan(f, now);
 	}

@@ -21,6 +21,8 @@ instance_open(struct instance *in, const char *path, char **cause)
 	in->cfg = config_load(path != NULL ? path : config_default_path(), cause);
 	if (in->cfg == NULL)
 		return -1;
+	if (in->cfg->debug)
+		log_set_level(LOG_DEBUG);
 	if (mkdir(in->cfg->spool, 0700) != 0 && errno != EEXIST) {
 		*cause = xasprintf("%s: %s", in->cfg->spool, strerror(errno));
 		instance_close(in);

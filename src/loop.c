@@ -108,6 +108,16 @@ loop_finish(struct http_req *r)
 	}
 }
 
+/* The wall clock in ms since the epoch: debug lines a test lines up with its own clock. */
+static long long
+loop_epoch_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Keeps a request in the table. */
 static void
 loop_keep(struct http_req *r)
@@ -119,6 +129,7 @@ loop_keep(struct http_req *r)
 	loop_slots[loop_nslots].req = r;
 	loop_slots[loop_nslots].finished = 0;
 	loop_nslots++;
+	log_debug("request kept, %d open, at %lld ms", loop_nslots, loop_epoch_ms());
 }
 
 /* Ends the response (END_REQUEST for FastCGI) and frees the request. */
@@ -145,6 +156,9 @@ loop_sweep(void)
 		else
 			loop_slots[j++] = loop_slots[i];
 	}
+	if (j < loop_nslots)
+		log_debug("%d requests freed, %d open, at %lld ms", loop_nslots - j, j,
+		    loop_epoch_ms());
 	loop_nslots = j;
 }
 
