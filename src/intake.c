@@ -287,6 +287,22 @@ intake_check_post(struct intake *in, struct http_req *r, const char *method,
 	return 0;
 }
 
+/*
+ * Why a submit path names no job type: it is empty, it is <id>/cancel with
+ * an id that is not one (say so, not "unknown type"), or the type is unknown.
+ */
+static char *
+intake_path_cause(const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n == 0)
+		return xstrdup("no job type in the URL (submit/<type>)");
+	if (n > 7 && strcmp(path + n - 7, "/cancel") == 0)
+		return xstrdup("malformed job id (expected 32 lowercase hex digits)");
+	return xasprintf("unknown job type '%.64s'", path);
+}
+
 /* Checks the request line and headers; the refusal status with *cause, or 0. */
 static int
 intake_check_request(struct intake *in, struct http_req *r,
@@ -303,8 +319,7 @@ intake_check_request(struct intake *in, struct http_req *r,
 	if (*path == '/')
 		path++;
 	if (*path == '\0' || (*t = config_type_find(in->cfg, path)) == NULL) {
-		*cause = *path == '\0' ? xstrdup("no job type in the URL (submit/<type>)") :
-		    xasprintf("unknown job type '%.64s'", path);
+		*cause = intake_path_cause(path);
 		return 400;
 	}
 	if (len != NULL && strtoll(len, NULL, 10) > (*t)->max_body) {
