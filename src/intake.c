@@ -189,15 +189,42 @@ intake_read_form(struct http_req *r, struct form *f, char **cause)
 	return intake_form_status(e, form_errno(f));
 }
 
-/* Turns the parsed form into the handler's parameters; NULL with *cause. */
-static char *
-intake_params(const struct config_type *t, struct form *f, char **cause)
+/*
+ * The most bytes one upload may have: the largest max_bytes of the type's
+ * file fields (max_body for a type without any).  The parser stops an upload
+ * past it while it streams, with a 413, rather than storing it whole first.
+ */
+static size_t
+intake_max_file(const struct config_type *t)
+{
+	size_t i, max = 0;
+
+	for (i = 0; i < t->nfields; i++) {
+		if (t->fields[i].kind == FIELD_FILE && (size_t)t->fields[i].max_bytes > max)
+			max = (size_t)t->fields[i].max_bytes;
+	}
+	return max > 0 ? max : (size_t)t->max_body;
+}
+
+/* 1 if ff is an upload over its own field's max_bytes (which may be below intake_max_file). */
+static int
+intake_file_too_large(const struct config_type *t, const struct form_field *ff)
+{
+	const struct config_field *cf = config_field_find(t, ff->name);
+
+	return ff->path != NULL && cf != NULL && cf->kind == FIELD_FILE &&
+	    (long long)ff->size > cf->max_bytes;
+}
+
+/* Turns the parsed form into the handler's parameters (*json); the refusal status with *cause, or 0. */
+static int
+intake_params(const struct config_type *t, struct form *f, char **json, char **cause)
 {
 	struct params *p = params_new(t);
-	char *json = NULL;
+	int status = 0;
 	size_t i;
 
-	for (i = 0; i < form_count(f); i++) {
+	for (i = 0; i < form_count(f) && status == 0; i++) {
 		const struct form_field *ff = form_at(f, i);
 		int rc = ff->path != NULL ?
 		    params_file(p, ff->name, ff->path, ff->filename, ff->content_type,
@@ -205,12 +232,12 @@ intake_params(const struct config_type *t, struct form *f, char **cause)
 		    params_text(p, ff->name, ff->value, ff->len, cause);
 
 		if (rc != 0)
-			goto out;
+			status = intake_file_too_large(t, ff) ? 413 : 400;
 	}
-	json = params_finish(p, cause);
-out:
+	if (status == 0 && (*json = params_finish(p, cause)) == NULL)
+		status = 400;
 	params_free(p);
-	return json;
+	return status;
 }
 
 /* Answers an accepted job: 202 JSON for scripts, 303 to the job page for browsers. */
@@ -261,6 +288,22 @@ intake_check_post(struct intake *in, struct http_req *r, const char *method,
 	return 0;
 }
 
+/*
+ * Why a submit path names no job type: it is empty, it is <id>/cancel with
+ * an id that is not one (say so, not "unknown type"), or the type is unknown.
+ */
+static char *
+intake_path_cause(const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n == 0)
+		return xstrdup("no job type in the URL (submit/<type>)");
+	if (n > 7 && strcmp(path + n - 7, "/cancel") == 0)
+		return xstrdup("malformed job id (expected 32 lowercase hex digits)");
+	return xasprintf("unknown job type '%.64s'", path);
+}
+
 /* Checks the request line and headers; the refusal status with *cause, or 0. */
 static int
 intake_check_request(struct intake *in, struct http_req *r,
@@ -277,8 +320,7 @@ intake_check_request(struct intake *in, struct http_req *r,
 	if (*path == '/')
 		path++;
 	if (*path == '\0' || (*t = config_type_find(in->cfg, path)) == NULL) {
-		*cause = *path == '\0' ? xstrdup("no job type in the URL (submit/<type>)") :
-		    xasprintf("unknown job type '%.64s'", path);
+		*cause = intake_path_cause(path);
 		return 400;
 	}
 	if (len != NULL && strtoll(len, NULL, 10) > (*t)->max_body) {
@@ -318,6 +360,7 @@ intake_accept(struct intake *in, struct http_req *r, const struct config_type *t
 	int status, rc;
 
 	form_limits_default(&limits, (size_t)t->max_body);
+	limits.max_file = intake_max_file(t);
 	f = form_new(http_param(r, "CONTENT_TYPE") ? http_param(r, "CONTENT_TYPE") :
 	    "application/x-www-form-urlencoded", dir, &limits, &fe);
 	if (f == NULL) {
@@ -325,8 +368,8 @@ intake_accept(struct intake *in, struct http_req *r, const struct config_type *t
 		return 415;
 	}
 	status = intake_read_form(r, f, cause);
-	if (status == 0 && (params = intake_params(t, f, cause)) == NULL)
-		status = 400;
+	if (status == 0)
+		status = intake_params(t, f, &params, cause);
 	if (status == 0) {
 		rc = intake_enqueue(in->cfg, in->st, id, t, params);
 		status = intake_enqueue_status(in->st, rc, cause);
