@@ -130,6 +130,8 @@ lj_cleanup() {
 	# Give the programs that got SIGTERM a moment to exit (and report leaks).
 	for _ in $(seq 30); do lj_ours_alive || break; sleep 0.1; done
 	lj_kill_ours
+	# A test's own undoing (an unmount), once nothing of ours runs.
+	[ -n "${LJ_ON_EXIT:-}" ] && eval "$LJ_ON_EXIT"
 	# Sanitizers report to their files, or (a CGI under Apache) to the error log.
 	if ls "$LJ_TMP"/san/sanitizer.* >/dev/null 2>&1 ||
 		grep -qs 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$LJ_RUN"/*.log; then
