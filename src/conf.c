@@ -153,10 +153,10 @@ static const struct conf_key conf_top[] = {
 	  "progress and result programs open and free (noisy; for measuring)." },
 	{ "log_lines", CONF_INT, TOP(log_lines), NULL, 1000, 0, 100000, NULL,
 	  "At most this many lines of handler output are kept per job." },
-	{ "retain_s", CONF_INT, TOP(retain_s), NULL, 604800, 60, 31536000,
+	{ "retain_s", CONF_INT, TOP(retain_s), NULL, 604800, 1, 31536000,
 	  NULL,
 	  "Ended jobs are deleted, with their events and files, after this "
-	  "many seconds." },
+	  "many seconds (leave time to fetch the result)." },
 	{ "max_body", CONF_LLONG, TOP(max_body), NULL, 67108864, 1024,
 	  CONF_MAX_BODY, NULL,
 	  "Largest request body in bytes (the form with its uploads); a job "

@@ -486,7 +486,7 @@ test_describe(void)
 	static const char *keys[] = {
 		"database", "spool", "worker", "max_running", "max_queued",
 		"poll_ms", "heartbeat_s", "stream_max_s", "retry_ms",
-		"progress_interval_ms", "log_lines", "retain_s", "max_body",
+		"progress_interval_ms", "log_lines", "retain_s", "max_body", "debug",
 		"page_url", "progress_url", "result_url", "allowed_origins",
 		"types", "argv", "timeout_s", "fields", "steps", "type",
 		"required", "min", "max", "max_bytes", "default", "label", "id"
