@@ -27,6 +27,7 @@
 #include "intake.h"
 #include "log.h"
 #include "params.h"
+#include "runner.h"
 #include "store.h"
 #include "view.h"
 #include "watch.h"
@@ -272,6 +273,9 @@ run_command(int argc, char **argv)
 		free(cause);
 		return 1;
 	}
+	/* Before showing any job: one whose worker died is failed now, not left "running". */
+	if (strcmp(argv[1], "submit") != 0)
+		store_reap_lost(in.st, RUNNER_STALE_S);
 	if (strcmp(argv[1], "submit") == 0)
 		rc = cmd_submit(&in, argc - 2, argv + 2);
 	else if (strcmp(argv[1], "watch") == 0 && argc == 3 && jobid_valid(argv[2]))

@@ -8,12 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runner.h"
 #include "store.h"
 #include "view.h"
 #include "watch.h"
 #include "xmem.h"
 
 #define WATCH_BAR 30
+#define WATCH_REAP_TICKS 25	/* polls between looks for lost workers (5 s at 200 ms) */
 
 /* What the watcher knows and last drew. */
 struct watcher {
@@ -163,6 +165,7 @@ watch_job(struct store *st, const char *id, FILE *out, int tty, int poll_ms)
 {
 	struct watcher w;
 	int64_t version = -1, v;
+	unsigned ticks = 0;
 
 	memset(&w, 0, sizeof w);
 	w.out = out;
@@ -172,6 +175,9 @@ watch_job(struct store *st, const char *id, FILE *out, int tty, int poll_ms)
 		return 2;
 	while (!w.ended) {
 		usleep((useconds_t)poll_ms * 1000);
+		/* A worker killed with -9 writes no `end`: look for one now and then. */
+		if (++ticks % WATCH_REAP_TICKS == 0)
+			store_reap_lost(st, RUNNER_STALE_S);
 		if (store_data_version(st, &v) != 0)
 			return 2;
 		if (v == version)

@@ -10,7 +10,8 @@
 #     nothing is lost or repeated;
 #   - SQLITE_BUSY: another connection holds the write lock for 3 s while a
 #     job reports and jobs are submitted: no error reaches anyone, no line is
-#     lost.
+#     lost;
+#   - a worker killed while nobody watches: `longjob show` says so at once.
 # (A restart of the web server mid-job is reload.sh; disconnects are
 # disconnect.sh; a full disk is diskfull.sh.)
 . "$(dirname "$0")/lib.sh"
@@ -189,4 +190,14 @@ grep -o '"line [0-9]*"' "$LJ_TMP/t/0.events" | tr -d '"' | cmp -s - <(sed -n "/^
 lj_check $? "and the live stream got every one from its first ($first) on"
 tail -1 "$LJ_TMP/t/0.events" | grep -q 'end	{"state":"succeeded"'
 lj_check $? "and the job succeeded"
+
+# ---- A worker dies while nobody watches: the command line does not show it running.
+id=$(lj_submit long)
+h=$(running_handler "$id")
+lj_check $? "a job nobody watches is running"
+w=$(cut -d' ' -f4 "/proc/$h/stat")
+kill -9 "$w" "$h"
+for _ in $(seq 50); do gone "$w" && break; sleep 0.02; done
+"$top_builddir/longjob" show "$id" | grep -q '"error": "worker lost"'
+lj_check $? "after its worker is killed, longjob show says: failed, worker lost"
 lj_done
