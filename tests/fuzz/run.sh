@@ -10,11 +10,13 @@
 # target gives its runs, coverage and speed.  A crash, leak, timeout or
 # out-of-memory fails the target: its sanitizer report is shown and the
 # input that did it is kept in BUILDDIR/fuzz-artifacts/ (path printed).
-# Exits 0 only if every target passed.
+# Exits 0 only if every target passed.  The lines start with "run.sh:" so
+# that run-tests, which counts the whole run as one test, counts it once.
 #
 #   LJ_FUZZ_SECONDS   seconds per target (default 15; 600 for a real run)
 #   LJ_FUZZ_TARGETS   which targets (default: all, e.g. "fuzz_conf fuzz_ids")
-#   LJ_FUZZ_RSS_MB    memory ceiling per target (default 1024)
+#   LJ_FUZZ_RSS_MB    memory ceiling per target (default 2048; ASan alone
+#                     takes some 500 MB)
 #   LJ_FUZZ_TIMEOUT   seconds one input may take (default 10)
 #   LJ_FUZZ_KEEP      if set, keep the grown corpora (the path is printed)
 set -u
@@ -22,7 +24,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../../_build/fuzz}
 seconds=${LJ_FUZZ_SECONDS:-15}
-rss=${LJ_FUZZ_RSS_MB:-1024}
+rss=${LJ_FUZZ_RSS_MB:-2048}
 timeout=${LJ_FUZZ_TIMEOUT:-10}
 targets=${LJ_FUZZ_TARGETS:-"fuzz_urlencoded fuzz_multipart fuzz_proto fuzz_proto_reader fuzz_conf fuzz_ids"}
 
@@ -50,7 +52,7 @@ for t in $targets; do
 	bin=$build/fuzz/$t
 	log=$build/fuzz-logs/$t.log
 	if [ ! -x "$bin" ]; then
-		echo "FAIL: $t: $bin not built (configure with CC=clang --enable-fuzzing)"
+		echo "run.sh: $t: FAILED: $bin not built (configure with CC=clang --enable-fuzzing)"
 		failed=$((failed + 1))
 		continue
 	fi
@@ -66,15 +68,16 @@ for t in $targets; do
 		-artifact_prefix="$artifacts/$t-" $dict "$corpus" >"$log" 2>&1
 	rc=$?
 	if [ "$rc" -eq 0 ]; then
-		echo "PASS: $t: $(summary "$log")"
+		echo "run.sh: $t: ok, $(summary "$log")"
 		passed=$((passed + 1))
 		continue
 	fi
 	failed=$((failed + 1))
-	echo "FAIL: $t (exit $rc), log $log:"
-	grep -E -A 30 '^==[0-9]+==ERROR|runtime error|check failed|ALARM|out-of-memory|^==[0-9]+== ?ERROR: libFuzzer' "$log" | head -50
 	# libFuzzer names the file it wrote: "Test unit written to <path>".
-	grep -E 'Test unit written to|^artifact_prefix' "$log" | sed 's/^/  /'
+	input=$(sed -n 's/.*Test unit written to //p' "$log" | tail -1)
+	echo "run.sh: $t: FAILED (exit $rc); input: ${input:-none written}; log: $log"
+	grep -E -A 20 'ERROR: |runtime error|check failed|ALARM' "$log" | head -30
+	[ -n "$input" ] && echo "run.sh: replay it with: $bin $input"
 done
 
 [ -n "${LJ_FUZZ_KEEP:-}" ] && echo "run.sh: grown corpora kept in $work/corpus"
