@@ -17,7 +17,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct form_limits limits = {
-		.max_body = 2048,
+		.max_body = 512,
 		.max_fields = 8,
 		.max_name = 16,
 		.max_value = 64,
