@@ -1,6 +1,7 @@
 #!/bin/sh
 # deps.sh: installs the Debian packages longjob needs to build, test and run
 # its demo, if any is missing.  Needs root (or sudo) only when it installs.
+# clang and libclang-rt-14-dev (libFuzzer) are for the fuzz targets only.
 #
 # The package scripts would start a system-wide lighttpd and Apache on port 80 on
 # install; a temporary policy-rc.d stops that (the demo and the tests start
@@ -9,7 +10,7 @@ set -eu
 
 PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev libjson-c-dev
 libsqlite3-dev libpng-dev lighttpd apache2 libapache2-mod-fcgid sqlite3 curl
-ca-certificates"
+ca-certificates clang libclang-rt-14-dev"
 
 missing=
 for p in $PACKAGES; do
