@@ -325,12 +325,14 @@ intake_accept(struct intake *in, struct http_req *r, const struct config_type *t
 
 /*
  * 1 if pid is a longjob worker.  A worker that died may have left its pid to
- * another process, and SIGUSR1 would kill that one.
+ * another process, and SIGUSR1 would kill that one.  The worker's path may be
+ * any of its arguments, not only argv[0]: run under valgrind (the tests'
+ * memcheck pass) or another launcher, argv[0] is the launcher.
  */
 static int
 intake_is_worker(long pid)
 {
-	char path[64], cmd[4096];
+	char path[64], cmd[4096], *arg;
 	ssize_t n;
 	int fd;
 
@@ -341,8 +343,12 @@ intake_is_worker(long pid)
 	close(fd);
 	if (n <= 0)
 		return 0;
-	cmd[n] = '\0';	/* argv[0] is the first string */
-	return strstr(cmd, "longjob-worker") != NULL;
+	cmd[n] = '\0';	/* the arguments, each ended by a NUL */
+	for (arg = cmd; arg < cmd + n; arg += strlen(arg) + 1) {
+		if (strstr(arg, "longjob-worker") != NULL)
+			return 1;
+	}
+	return 0;
 }
 
 int
