@@ -115,11 +115,12 @@ lj_ours_alive() {
 	[ -n "$(lj_our_pids)" ]
 }
 
-# Kills, by pid, every process this test caused that is still there.
+# Kills, by pid, every process this test caused that is still there (with
+# SIGKILL, or the signal named by $1).
 lj_kill_ours() {
 	local pids
 	pids=$(lj_our_pids)
-	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+	[ -n "$pids" ] && kill -"${1:-KILL}" $pids 2>/dev/null
 	return 0
 }
 
@@ -136,7 +137,7 @@ lj_stop_server() {
 
 # The EXIT trap: stop the server and everything we started, keep logs on failure.
 lj_cleanup() {
-	local rc=$? log pids
+	local rc=$? log
 	lj_stop_server
 	# Give the programs that got SIGTERM a moment to exit (and report leaks).
 	for _ in $(seq 30); do lj_ours_alive || break; sleep 0.1; done
@@ -144,8 +145,7 @@ lj_cleanup() {
 		# memcheck reports leaks when a program exits, even of a signal, but
 		# not of SIGKILL: ask what is left (workers of jobs still running)
 		# to stop, and wait for the reports, which take a while to write.
-		pids=$(lj_our_pids)
-		[ -n "$pids" ] && kill -TERM $pids 2>/dev/null
+		lj_kill_ours TERM
 		for _ in $(seq 300); do lj_ours_alive || break; sleep 0.1; done
 	fi
 	lj_kill_ours
