@@ -10,7 +10,7 @@ set -eu
 
 PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev libjson-c-dev
 libsqlite3-dev libpng-dev lighttpd apache2 libapache2-mod-fcgid sqlite3 curl
-ca-certificates clang libclang-rt-14-dev"
+ca-certificates clang libclang-rt-14-dev valgrind"
 
 missing=
 for p in $PACKAGES; do

@@ -39,7 +39,7 @@ lj_stream "$id" "$LJ_TMP/s0" -k 2 -l 0
 lj_check $? "the handler runs"
 # First the queued one, while the first still holds the only slot.
 lj_is "$(cancel "$C/$queued/cancel")" 200 "the queued job is cancelled"
-"$top_builddir/longjob" show "$queued" | grep -q '"started": null'
+"$LJ_BIN/longjob" show "$queued" | grep -q '"started": null'
 lj_check $? "and never started"
 lj_stream "$queued" "$LJ_TMP/q"
 lj_is "$(cut -f2 "$LJ_TMP/q/0.events" | tr '\n' ' ')" "state end " "its stream: state, end"
@@ -51,7 +51,7 @@ lj_is "$(tail -1 "$LJ_TMP/s/0.events" | cut -f2,3)" "end	{\"state\":\"cancelled\
 handler_gone "$id" 5
 lj_check $? "the handler's processes are gone (SIGTERM to its group)"
 lj_is "$(cancel "$C/$id/cancel")" 409 "cancelling it again: 409, it has ended"
-"$top_builddir/longjob" show "$id" | grep -q '"state": "cancelled"'
+"$LJ_BIN/longjob" show "$id" | grep -q '"state": "cancelled"'
 lj_check $? "the store says cancelled"
 
 

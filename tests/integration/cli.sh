@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 lj_test_handlers
 lj_add_type lasting "{ \"argv\": [\"$top_srcdir/tests/handlers/quiet\", \"30\"] }"
-LJ=$top_builddir/longjob
+LJ=$LJ_BIN/longjob
 
 out=$("$LJ" submit render seconds=1 width=24 height=24 --watch)
 lj_is $? 0 "submit --watch exits 0 for a job that succeeded"

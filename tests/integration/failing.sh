@@ -21,7 +21,7 @@ lj_check $? "other output became a log event"
 res=$(curl -s -m 10 -H 'Accept: application/json' "$LJ_URL/longjob/result/$id")
 echo "$res" | grep -q '"state":"failed"'
 lj_check $? "the result says failed"
-"$top_builddir/longjob" show "$id" >/dev/null
+"$LJ_BIN/longjob" show "$id" >/dev/null
 lj_is $? 1 "longjob show exits 1 for a failed job"
 lj_is "$(lj_status "$LJ_URL/longjob/result/$id/image.png")" 404 "no artifact of a failed job"
 

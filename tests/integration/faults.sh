@@ -60,7 +60,7 @@ running_handler() {
 progress_pids() {
 	local p
 	for p in /proc/[0-9]*; do
-		tr '\0' '\n' 2>/dev/null <"$p/cmdline" | head -1 | grep -q "cgi-bin/progress$" || continue
+		tr '\0' '\n' 2>/dev/null <"$p/cmdline" | grep -q "cgi-bin/progress$" || continue
 		tr '\0' '\n' 2>/dev/null <"$p/environ" | grep -qx "LONGJOB_CONFIG=$LJ_CONFIG" &&
 			echo "${p#/proc/}"
 	done
@@ -110,7 +110,7 @@ lj_check $? "the handler of the worker that died is gone too"
 id=$(lj_submit six)
 lj_check $? "a 6-second job submitted"
 last= pieces=0 killed=0
-for i in $(seq 20); do
+for i in $(seq 60); do
 	if [ -z "$last" ]; then
 		lj_stream "$id" "$LJ_TMP/p$i" & s=$!
 	else

@@ -6,6 +6,8 @@
 #
 #   top_builddir  where jobs/render and jobs/import were built (default: the repo root)
 #   top_srcdir    where html/ and tests/data/ are (default: the repo root)
+#   LJ_VALGRIND   if set, the handlers run under valgrind memcheck
+#                 (tests/memcheck); any error or definite leak fails the test
 #
 # Prints one "ok" or "FAIL" line per check; exit 0 if all passed, else 1.
 
@@ -125,6 +127,16 @@ if [ ! -r "$sample" ] || [ ! -d "$datadir" ]; then
 fi
 have_sqlite3=0
 command -v sqlite3 >/dev/null 2>&1 && have_sqlite3=1
+
+if [ -n "${LJ_VALGRIND:-}" ]; then
+	command -v valgrind >/dev/null || { echo "SKIP: valgrind is not installed"; exit 77; }
+	for bin in render import; do
+		sh "$top_srcdir/tests/memcheck" --wrap "$tmp/vg" "$top_builddir/jobs/$bin" \
+		    "$tmp/vgbin/$bin" || exit 1
+	done
+	render=$tmp/vgbin/render
+	import=$tmp/vgbin/import
+fi
 
 # ---------------------------------------------------------------- render
 
@@ -334,6 +346,12 @@ run "$import" "$d" "$(job_for "$sample" 0)" --frobnicate
 check "an unknown argument: exit 2" test "$rc" -eq 2
 
 # ---------------------------------------------------------------- summary
+
+if [ -n "${LJ_VALGRIND:-}" ]; then
+	check "memcheck found no error and no leak in the handlers" \
+	    sh "$top_srcdir/tests/memcheck" --check "$tmp/vg"
+	echo "# memcheck: $(grep -l 'ERROR SUMMARY' "$tmp"/vg/*.log | wc -l) handler runs checked"
+fi
 
 if [ "$failures" -ne 0 ]; then
 	echo "# $failures of $checks checks FAILED"

@@ -15,6 +15,10 @@
 #   apache-fcgid        Apache + mod_fcgid
 #   apache-cgi          Apache + mod_cgid
 # (the last three from apache.conf.example, selected with -D).
+# LJ_VALGRIND=1 runs every program of ours that the test starts under
+# valgrind memcheck (tests/memcheck): the backends, the worker, the demo
+# handlers and the longjob command.  Any error or definite leak in any of
+# them fails the test at cleanup, with the report.
 
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -36,6 +40,13 @@ export LONGJOB_CONFIG=$LJ_CONFIG
 # Sanitizer builds: every program (backends, workers) reports into files we check at the end.
 export ASAN_OPTIONS="log_path=$LJ_TMP/san/sanitizer:detect_leaks=1"
 export UBSAN_OPTIONS="log_path=$LJ_TMP/san/sanitizer:print_stacktrace=1:halt_on_error=1"
+
+# Where the programs are started from (the web server config, the job config
+# and the tests all take them from here): the build tree or, under
+# LJ_VALGRIND=1, wrappers of the same names that run them under memcheck
+# (written below, once the cleanup trap is set).
+LJ_BIN=$top_builddir
+LJ_VALGRIND=${LJ_VALGRIND:-}
 
 # What differs between the setups: where the app is mounted, who runs the
 # programs (Apache will not run them as root), whether one process serves
@@ -104,11 +115,12 @@ lj_ours_alive() {
 	[ -n "$(lj_our_pids)" ]
 }
 
-# Kills, by pid, every process this test caused that is still there.
+# Kills, by pid, every process this test caused that is still there (with
+# SIGKILL, or the signal named by $1).
 lj_kill_ours() {
 	local pids
 	pids=$(lj_our_pids)
-	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+	[ -n "$pids" ] && kill -"${1:-KILL}" $pids 2>/dev/null
 	return 0
 }
 
@@ -129,7 +141,21 @@ lj_cleanup() {
 	lj_stop_server
 	# Give the programs that got SIGTERM a moment to exit (and report leaks).
 	for _ in $(seq 30); do lj_ours_alive || break; sleep 0.1; done
+	if [ -n "$LJ_VALGRIND" ]; then
+		# memcheck reports leaks when a program exits, even of a signal, but
+		# not of SIGKILL: ask what is left (workers of jobs still running)
+		# to stop, and wait for the reports, which take a while to write.
+		lj_kill_ours TERM
+		for _ in $(seq 300); do lj_ours_alive || break; sleep 0.1; done
+	fi
 	lj_kill_ours
+	if [ -n "$LJ_VALGRIND" ]; then
+		if ! sh "$top_srcdir/tests/memcheck" --check "$LJ_TMP/vg"; then
+			echo "not ok - memcheck reported errors or leaks (above)"
+			rc=1
+		fi
+		echo "# memcheck: $(grep -l 'ERROR SUMMARY' "$LJ_TMP"/vg/*.log 2>/dev/null | wc -l) processes ran under memcheck to their end"
+	fi
 	# A test's own undoing (an unmount), once nothing of ours runs.
 	[ -n "${LJ_ON_EXIT:-}" ] && eval "$LJ_ON_EXIT"
 	# Sanitizers report to their files, or (a CGI under Apache) to the error log.
@@ -154,11 +180,24 @@ lj_cleanup() {
 trap lj_cleanup EXIT
 trap 'exit 130' INT TERM
 
+# LJ_VALGRIND=1: the memcheck wrappers (see LJ_BIN above); the reports go to $LJ_TMP/vg.
+if [ -n "$LJ_VALGRIND" ]; then
+	command -v valgrind >/dev/null || lj_skip "valgrind is not installed (apt-get install valgrind)"
+	LJ_BIN=$LJ_TMP/vgbin
+	mkdir -p "$LJ_TMP/vg"
+	chmod 1777 "$LJ_TMP/vg"
+	for p in longjob longjob-worker cgi-bin/submit cgi-bin/progress cgi-bin/result \
+		jobs/render jobs/import; do
+		sh "$top_srcdir/tests/memcheck" --wrap "$LJ_TMP/vg" "$top_builddir/$p" "$LJ_BIN/$p" ||
+			lj_die "cannot write the memcheck wrapper of $p"
+	done
+fi
+
 # Writes the job config from the shipped template, with this test's paths.
 lj_write_config() {
 	sed -e "s|@statedir@|$LJ_STATE|g" \
-	    -e "s|@pkglibexecdir@|$top_builddir|g" \
-	    -e "s|@jobsdir@|$top_builddir/jobs|g" \
+	    -e "s|@pkglibexecdir@|$LJ_BIN|g" \
+	    -e "s|@jobsdir@|$LJ_BIN/jobs|g" \
 	    -e "s|@urlprefix@|$LJ_PREFIX|g" \
 	    "$top_srcdir/jobs/longjob.json.in" >"$LJ_CONFIG"
 	grep -q '@' "$LJ_CONFIG" && lj_die "unreplaced @variables@ in the job config template"
@@ -193,12 +232,12 @@ lj_write_lighttpd_conf() {
 	[ "$LJ_FRONTEND" = lighttpd-cgi ] && example=$top_builddir/lighttpd-cgi.conf.example
 	[ -f "$example" ] || lj_die "$example is missing (run make first)"
 	sed -e "s|^var.longjob_www .*|var.longjob_www    = \"$top_srcdir/html\"|" \
-	    -e "s|^var.longjob_cgibin .*|var.longjob_cgibin = \"$top_builddir/cgi-bin\"|" \
+	    -e "s|^var.longjob_cgibin .*|var.longjob_cgibin = \"$LJ_BIN/cgi-bin\"|" \
 	    -e "s|^var.longjob_config .*|var.longjob_config = \"$LJ_CONFIG\"|" \
 	    -e "s|^var.longjob_run .*|var.longjob_run    = \"$LJ_RUN\"|" \
 	    -e "s|^server.port .*|server.port          = $LJ_PORT|" \
 	    "$example" >"$LJ_TMP/lighttpd.conf"
-	for v in "$top_srcdir/html" "$top_builddir/cgi-bin" "$LJ_CONFIG" "$LJ_RUN" "= $LJ_PORT"; do
+	for v in "$top_srcdir/html" "$LJ_BIN/cgi-bin" "$LJ_CONFIG" "$LJ_RUN" "= $LJ_PORT"; do
 		grep -qF -- "$v" "$LJ_TMP/lighttpd.conf" ||
 			lj_die "the example $example no longer has the variable for $v"
 	done
@@ -234,11 +273,11 @@ lj_write_apache_conf() {
 		[ -f "$example" ] || lj_die "$example is missing (run make first)"
 		sed -e "s|^Define longjob_prefix .*|Define longjob_prefix \"$LJ_PREFIX\"|" \
 	    -e "s|^Define longjob_www .*|Define longjob_www    \"$top_srcdir/html\"|" \
-	    -e "s|^Define longjob_cgibin .*|Define longjob_cgibin \"$top_builddir/cgi-bin\"|" \
+	    -e "s|^Define longjob_cgibin .*|Define longjob_cgibin \"$LJ_BIN/cgi-bin\"|" \
 	    -e "s|^Define longjob_config .*|Define longjob_config \"$LJ_CONFIG\"|" \
 	    -e "s|^Define longjob_run .*|Define longjob_run    \"$LJ_RUN\"|" \
 	    "$example" >"$LJ_TMP/apache-longjob.conf"
-		for v in "$top_srcdir/html" "$top_builddir/cgi-bin" "$LJ_CONFIG" "\"$LJ_RUN\"" "\"$LJ_PREFIX\""; do
+		for v in "$top_srcdir/html" "$LJ_BIN/cgi-bin" "$LJ_CONFIG" "\"$LJ_RUN\"" "\"$LJ_PREFIX\""; do
 			grep -qF -- "$v" "$LJ_TMP/apache-longjob.conf" ||
 				lj_die "the example $example no longer has the variable for $v"
 		done
@@ -300,7 +339,7 @@ lj_start_backends() {
 	# must be the program's own pid so that stopping it stops it.
 	for p in submit progress result; do
 		setpriv --reuid="$LJ_AS" --regid="$LJ_AS" --init-groups -- \
-			"$top_builddir/cgi-bin/$p" --listen "$LJ_RUN/$p.sock" >>"$LJ_RUN/backends.log" 2>&1 &
+			"$LJ_BIN/cgi-bin/$p" --listen "$LJ_RUN/$p.sock" >>"$LJ_RUN/backends.log" 2>&1 &
 		LJ_BACKENDS="$LJ_BACKENDS $!"
 	done
 	for _ in $(seq 100); do
@@ -337,6 +376,17 @@ lj_server_start() {
 	esac
 }
 
+# Under memcheck, a program takes seconds to start: one request to each
+# FastCGI program first, so that no test's first request (the submit answer
+# that must come "at once") measures valgrind's start-up.
+lj_warm_up() {
+	local p
+	[ -n "$LJ_VALGRIND" ] || return 0
+	for p in submit progress result; do
+		lj_status "$LJ_URL/longjob/$p/00000000000000000000000000000000" -m 60 >/dev/null
+	done
+}
+
 # Starts the web server on a free port, retrying on another port if that one
 # was taken meanwhile.  Sets LJ_PORT, LJ_ROOT (the server) and LJ_URL (the app).
 lj_launch() {
@@ -345,6 +395,7 @@ lj_launch() {
 		if lj_server_start; then
 			LJ_ROOT=http://127.0.0.1:$LJ_PORT
 			LJ_URL=$LJ_ROOT$LJ_PREFIX
+			lj_warm_up
 			return 0
 		fi
 		lj_stop_server
@@ -416,6 +467,7 @@ lj_status() {
 lj_wait_state() {
 	local deadline=$((SECONDS + $3))
 	while [ $SECONDS -lt $deadline ]; do
+		# The harness's own poll, ten times a second: never under memcheck.
 		"$top_builddir/longjob" show "$1" 2>/dev/null | grep -q "\"state\": \"$2\"" && return 0
 		sleep 0.1
 	done

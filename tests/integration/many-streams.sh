@@ -39,11 +39,12 @@ done
 lj_is "$same" "$N" "all $N streams received every event after their opening state"
 lj_is "$ended" "$N" "and every one of them ended with end"
 
-# How many processes of a program served them: exactly one each.
+# How many processes of a program served them: exactly one each.  (The
+# program is any argument: under memcheck, LJ_VALGRIND, argv[0] is valgrind.)
 count_procs() {
 	local p n=0
 	for p in /proc/[0-9]*; do
-		tr '\0' '\n' 2>/dev/null <"$p/cmdline" | head -1 | grep -q "cgi-bin/$1$" || continue
+		tr '\0' '\n' 2>/dev/null <"$p/cmdline" | grep -q "cgi-bin/$1$" || continue
 		tr '\0' '\n' 2>/dev/null <"$p/environ" | grep -qx "LONGJOB_CONFIG=$LJ_CONFIG" && n=$((n + 1))
 	done
 	echo $n

@@ -18,9 +18,9 @@ lj_check 0 "four jobs submitted"
 last=$(echo $ids | cut -d' ' -f4)
 curl -s -m 20 -H 'Accept: application/json' "$LJ_URL/longjob/result/$last" >/dev/null &
 res=$!
-state=$("$top_builddir/longjob" show "$last" | sed -n 's/.*"state": "\([a-z]*\)".*/\1/p')
+state=$("$LJ_BIN/longjob" show "$last" | sed -n 's/.*"state": "\([a-z]*\)".*/\1/p')
 lj_is "$state" queued "the last job waits queued while another runs"
-pos=$("$top_builddir/longjob" show "$last" | sed -n 's/.*"queue_position": \([0-9]*\).*/\1/p')
+pos=$("$LJ_BIN/longjob" show "$last" | sed -n 's/.*"queue_position": \([0-9]*\).*/\1/p')
 [ "${pos:-0}" -ge 1 ] && [ "${pos:-0}" -le 3 ]
 lj_check $? "and knows its place in the queue ($pos)"
 for id in $ids; do
@@ -31,8 +31,8 @@ wait $res
 # Each job started after the one before it finished.
 prev_fin=0 prev_start=0 order_ok=0 overlap=0
 for id in $ids; do
-	s=$("$top_builddir/longjob" show "$id" | sed -n 's/.*"started": \([0-9.]*\).*/\1/p')
-	f=$("$top_builddir/longjob" show "$id" | sed -n 's/.*"finished": \([0-9.]*\).*/\1/p')
+	s=$("$LJ_BIN/longjob" show "$id" | sed -n 's/.*"started": \([0-9.]*\).*/\1/p')
+	f=$("$LJ_BIN/longjob" show "$id" | sed -n 's/.*"finished": \([0-9.]*\).*/\1/p')
 	awk -v s="$s" -v pf="$prev_fin" 'BEGIN { exit !(s + 0.001 >= pf) }' || overlap=1
 	awk -v s="$s" -v ps="$prev_start" 'BEGIN { exit !(s >= ps) }' || order_ok=1
 	prev_fin=$f prev_start=$s
