@@ -20,7 +20,12 @@
 #include "xmem.h"
 
 #define FEED_BUCKETS 4096
-#define FEED_SCAN_MS 1000	/* heartbeats and lifetimes are checked this often */
+/*
+ * Quiet streams get an empty comment each tick (see feed_keepalive), but no
+ * more than this many a second in all: beyond FEED_PROBES_PER_S / 5 quiet
+ * streams at 200 ms, each is probed every few ticks instead of every tick.
+ */
+#define FEED_PROBES_PER_S 5000
 #define FEED_REAP_MS 5000	/* lost workers are looked for this often */
 
 struct watch;
@@ -33,7 +38,6 @@ struct stream {
 	int64_t last_seq;	/* the largest id this client has */
 	long long opened_ms, last_write_ms;
 	int ending;		/* `end` was sent: finish after this tick */
-	int probe;		/* written to every tick: see http_reports_close */
 };
 
 /* Every open stream of one job. */
@@ -47,10 +51,10 @@ struct feed {
 	const struct config *cfg;
 	struct store *st;
 	struct store_cursor cursor;	/* where the ticks have read the event log to */
-	long long last_scan_ms, last_reap_ms;
+	long long last_reap_ms;
+	unsigned scan_start;	/* the bucket the probes start from: they take turns */
 	struct watch *buckets[FEED_BUCKETS];
 	int nstreams;
-	int nprobes;		/* streams with probe set */
 	struct buf frame;
 };
 
@@ -96,7 +100,6 @@ feed_attach(struct feed *f, struct stream *s, const char *id)
 	s->next = w->streams;
 	w->streams = s;
 	f->nstreams++;
-	f->nprobes += s->probe;
 }
 
 /* Removes a stream from its watch (freeing an empty watch) and frees it. */
@@ -123,7 +126,6 @@ feed_detach(struct feed *f, struct stream *s)
 	}
 	s->req->data = NULL;
 	f->nstreams--;
-	f->nprobes -= s->probe;
 	free(s);
 }
 
@@ -275,7 +277,6 @@ feed_request(void *ctx, struct http_req *r)
 	s = xcalloc(1, sizeof *s);
 	s->req = r;
 	s->opened_ms = loop_now_ms();
-	s->probe = !http_reports_close(r);
 	/* An id from the future (a reset store?) gets the whole picture again. */
 	rc = feed_open(f, s, &j, last, have && last <= j.last_seq);
 	job_clear(&j);
@@ -333,47 +334,58 @@ feed_fan_out(void *ctx, int64_t seq, const char *job_id, const char *kind,
 }
 
 /*
- * Writes what a quiet stream needs: a keepalive comment after heartbeat_s
- * (for proxies that cut idle connections), or, where the front end does not
- * say when a client leaves, an empty comment every tick, so that the failed
- * write frees the stream within a tick or two instead of a heartbeat.
+ * Writes what a quiet stream needs; 1 if that was a probe.  Measured
+ * (disconnect.sh): no front end tells the program when a client leaves
+ * (lighttpd, Apache and CGI alike notice only when a write to the client
+ * fails), so a quiet stream gets an empty comment every tick while the probe
+ * budget lasts, and the failed write frees a stream whose client left within
+ * a tick or two.  Past heartbeat_s of quiet it gets a keepalive comment
+ * regardless (for proxies that cut idle connections).
  */
-static void
-feed_keepalive(struct feed *f, struct stream *s, long long now)
+static int
+feed_keepalive(struct feed *f, struct stream *s, long long now, int may_probe)
 {
 	long long quiet = now - s->last_write_ms;
+	int probed = 0;
 
 	if (quiet >= f->cfg->heartbeat_s * 1000LL) {
 		if (http_write(s->req, ": keepalive\n\n", 13) == 0)
 			http_flush(s->req);
-	} else if (s->probe && quiet >= f->cfg->poll_ms) {
+	} else if (may_probe && quiet >= f->cfg->poll_ms) {
 		if (http_write(s->req, ":\n", 2) == 0)
 			http_flush(s->req);
+		probed = 1;
 	} else
-		return;
+		return 0;
 	s->last_write_ms = now;
+	return probed;
 }
 
-/* Keepalives for quiet streams; closes streams at their maximum age. */
+/* Probes and keepalives for quiet streams; closes streams at their maximum age. */
 static void
 feed_scan(struct feed *f, long long now)
 {
 	struct watch *w, *wnext;
 	struct stream *s, *snext;
-	int b;
+	long budget = FEED_PROBES_PER_S * (long)f->cfg->poll_ms / 1000;
+	unsigned i, b, start = f->scan_start;
 
-	for (b = 0; b < FEED_BUCKETS; b++) {
+	for (i = 0; i < FEED_BUCKETS; i++) {
+		b = (start + i) % FEED_BUCKETS;
+		/* The next tick's probes start where this tick's budget ran out. */
+		if (budget > 0)
+			f->scan_start = b;
 		for (w = f->buckets[b]; w != NULL; w = wnext) {
 			wnext = w->next;
 			for (s = w->streams; s != NULL; s = snext) {
 				snext = s->next;
 				if (s->req->gone)
 					continue;
-				if (now - s->opened_ms >= f->cfg->stream_max_s * 1000LL) {
+				if (now - s->opened_ms >= f->cfg->stream_max_s * 1000LL)
 					/* The browser reconnects with Last-Event-ID and notices nothing. */
 					feed_close(f, s);
-				} else
-					feed_keepalive(f, s, now);
+				else
+					budget -= feed_keepalive(f, s, now, budget > 0);
 			}
 		}
 	}
@@ -392,11 +404,7 @@ feed_tick(void *ctx)
 		return;
 	}
 	store_cursor_read(f->st, &f->cursor, feed_fan_out, f);
-	/* Streams that are probed are looked at every tick, the others once a second. */
-	if (f->nprobes > 0 || now - f->last_scan_ms >= FEED_SCAN_MS) {
-		f->last_scan_ms = now;
-		feed_scan(f, now);
-	}
+	feed_scan(f, now);
 	if (now - f->last_reap_ms >= FEED_REAP_MS) {
 		f->last_reap_ms = now;
 		/* A worker killed with -9 writes no `end`; this does, so no stream

@@ -143,16 +143,6 @@ http_wants_html(const struct http_req *r)
 	return http_accept_pos(r, "text/html") >= 0 && !http_wants_json(r);
 }
 
-int
-http_reports_close(const struct http_req *r)
-{
-	const char *sw = http_param(r, "SERVER_SOFTWARE");
-
-	/* Apache sets CONTEXT_DOCUMENT_ROOT for every CGI and FastCGI request. */
-	return !r->cgi && http_param(r, "CONTEXT_DOCUMENT_ROOT") == NULL &&
-	    (sw == NULL || strstr(sw, "Apache") == NULL);
-}
-
 ssize_t
 http_read(struct http_req *r, char *p, size_t n)
 {

@@ -42,14 +42,6 @@ int http_wants_json(const struct http_req *r);
 /* 1 if the client asked for HTML (a browser navigating). */
 int http_wants_html(const struct http_req *r);
 
-/*
- * 1 if the front end tells the program as soon as a client leaves (it
- * closes the request's connection).  Measured: lighttpd's mod_fastcgi does;
- * CGI (under lighttpd or Apache) and Apache's mod_proxy_fcgi and mod_fcgid
- * notice only when a write to the client fails, so their streams need writes.
- */
-int http_reports_close(const struct http_req *r);
-
 /* Reads up to n body bytes; 0 at the end, -1 on error. */
 ssize_t http_read(struct http_req *r, char *p, size_t n);
 /* Reads and discards the rest of the body. */
