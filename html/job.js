@@ -34,8 +34,8 @@
   var SAVE_MS = 250;            /* the stored picture is written this often */
   /* What a stored picture holds of `job`. */
   var SAVED = ["type", "state", "queuePos", "steps", "total", "progress",
-               "message", "created", "started", "finished", "etaAt", "skew",
-               "quarter"];
+               "message", "messageStep", "created", "started", "finished",
+               "etaAt", "skew", "quarter"];
   var CONN_LOST_MS = 3000;      /* a reconnect slower than this is shown */
   var STEP_STATUSES = ["done", "running", "pending", "failed", "cancelled"];
   var ICONS = { done: "✓", running: "", pending: "", failed: "✗",
@@ -53,6 +53,7 @@
     total: null,                /* from step events, may exceed steps.length */
     progress: 0,
     message: "",
+    messageStep: null,          /* the step the message was written in */
     created: null,              /* server times, in seconds */
     started: null,
     finished: null,
@@ -178,8 +179,8 @@
       $("elapsed").textContent = "";
     left = job.etaAt !== null && job.state === "running"
       ? job.etaAt - now() : null;
-    $("eta").textContent = left !== null
-      ? "about " + clock(Math.max(left, 0)) + " left" : "";
+    $("eta").textContent = left === null ? ""
+      : left < 1 ? "almost done" : "about " + clock(left) + " left";
   }
 
   function setEta(eta) {
@@ -209,10 +210,12 @@
     updateTitle();
   }
 
-  function setMessage(m) {
+  /* step: the id of the step the handler was in when it wrote m. */
+  function setMessage(m, step) {
     if (typeof m !== "string")
       return;
     job.message = m;
+    job.messageStep = step === undefined || step === null ? null : String(step);
     $("message").textContent = m;
     showStepProgress();
   }
@@ -279,7 +282,8 @@
 
   /*
    * The running step's own progress, where the handler gives it: a
-   * message ending in "N of M" ("employees: 120 of 300").
+   * message ending in "N of M" ("employees: 120 of 300"), written in this
+   * step (right after a step starts, the message is still the last one's).
    */
   function showStepProgress() {
     var sub = document.querySelector("#steps .step.running .sub");
@@ -288,7 +292,8 @@
     if (!sub)
       return;
     sub.textContent = "";
-    if (!m || job.ended)
+    if (!m || job.ended ||
+        job.messageStep !== sub.parentNode.parentNode.getAttribute("data-step"))
       return;
     done = Number(m[1]);
     of = Number(m[2]);
@@ -391,7 +396,7 @@
     if (job.type)
       $("title").textContent = jobName();
     setProgress(job.progress, false);
-    setMessage(job.message);
+    setMessage(job.message, job.messageStep);
     showSteps();
     showState();
     return lastId;
@@ -422,6 +427,8 @@
     pre.textContent = log.lines.join("\n");
     if (atBottom)
       pre.scrollTop = pre.scrollHeight;
+    /* Nothing to unfold until there is a line. */
+    $("log-box").hidden = log.seen === 0;
     $("log-count").textContent = "(" + (log.seen <= LOG_KEEP
       ? log.seen + (log.seen === 1 ? " line" : " lines")
       : "last " + LOG_KEEP + " of " + log.seen + " lines") + ")";
@@ -513,7 +520,6 @@
     var shown;
     box.textContent = "";
     if (state === "succeeded") {
-      box.appendChild(el("p", "Done.", "ok"));
       if (result && typeof result === "object") {
         /* By what the result holds rather than by job type, so that a
          * new job type that returns an image or a summary just works. */
@@ -522,6 +528,8 @@
         if (!shown && Object.keys(result).length > 0)
           box.appendChild(el("pre", JSON.stringify(result, null, 2), "raw"));
       }
+      if (!box.firstChild)
+        box.appendChild(el("p", "Done.", "ok"));
     } else if (state === "failed") {
       box.appendChild(el("p", "The job failed.", "error"));
       if (typeof error === "string" && error !== "")
@@ -582,7 +590,7 @@
     /* Quarters already behind us are not news. */
     job.quarter = Math.max(job.quarter, Math.floor((num(d.progress) || 0) / 25));
     setProgress(d.progress, false);
-    setMessage(d.message);
+    setMessage(d.message, d.step);
     showSteps();
     showState();
     setEta(d.eta_s);
@@ -598,7 +606,7 @@
     if (job.ended)
       return;
     setProgress(d.progress, true);
-    setMessage(d.message);
+    setMessage(d.message, d.step);
     setEta(d.eta_s);
   }
 

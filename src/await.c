@@ -136,7 +136,7 @@ await_html_head(struct await *a, struct http_req *r, const struct job *j, int re
 	http_printf(r, "<title>%s job: %s</title>\n"
 	    "<link rel=\"stylesheet\" href=\"%.*s/style.css\">\n</head>\n<body>\n<main>\n"
 	    "<p class=\"crumbs\"><a href=\"%.*s/index.html\">longjob</a></p>\n"
-	    "<h1>%s job</h1>\n<p class=\"meta\">Job <code>%s</code></p>\n"
+	    "<h1 class=\"type\">%s job</h1>\n<p class=\"meta\">Job <code>%s</code></p>\n"
 	    "<p class=\"state-line\" data-state=\"%s\">State: <strong id=\"state\">%s</strong></p>\n",
 	    type, j->state, dir, page, dir, page, type, j->id, j->state, j->state);
 	free(type);
