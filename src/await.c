@@ -94,7 +94,7 @@ await_html_result(struct http_req *r, const char *result)
 	if (o != NULL && json_object_object_get_ex(o, "img", &v) &&
 	    json_object_is_type(v, json_type_string)) {
 		esc = http_html_escape(json_object_get_string(v));
-		http_printf(r, "<figure><img src=\"%s\" alt=\"the result image\"></figure>\n", esc);
+		http_printf(r, "<figure><img src=\"%s\" alt=\"the result\"></figure>\n", esc);
 		free(esc);
 	}
 	if (o != NULL && json_object_object_get_ex(o, "summary", &v) &&
