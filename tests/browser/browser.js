@@ -68,12 +68,16 @@ function pngSize(buf) {
  */
 function recorder() {
   window.__lj = { bars: [], steps: [], firstSteps: null, subSeen: false,
-                  connShown: false };
+                  connShown: false, said: [] };
   document.addEventListener("DOMContentLoaded", function () {
     var job = document.getElementById("job");
+    var live = document.getElementById("announce");
     var r = window.__lj;
     if (!job)
       return;
+    new MutationObserver(function () {
+      r.said.push(live.textContent);
+    }).observe(live, { subtree: true, childList: true, characterData: true });
     function look() {
       var bar = document.getElementById("bar");
       var cur = document.querySelector("#steps .step.running");
@@ -169,6 +173,10 @@ async function testRender(ctx) {
   check(img.size === "200x120", "render: the image decodes at the requested 200x120 (" + img.size + ")");
   check(await fetchPngSize(ctx, img.src) === "200x120", "render: its bytes are a PNG with IHDR 200x120");
   check(!rec.connShown, "render: routine reconnects (a 4 s stream lifetime) never showed 'connection lost'");
+  const quarters = rec.said.filter(function (t) { return /percent done/.test(t); });
+  check(quarters.length >= 2 && quarters.length <= 3 && rec.said.length <= 5 &&
+        rec.said[rec.said.length - 1] === "The job is done.",
+        "render: screen readers hear each quarter and the end, not every tick: " + rec.said.join(" | "));
   const end = await page.evaluate(function () {
     return { badge: document.getElementById("state").textContent,
              elapsed: document.getElementById("elapsed").textContent,
@@ -215,7 +223,14 @@ async function testQueueCancelImport(ctx) {
   check(queued.queue === "Number 1 in the queue." && queued.pending === 7,
         "queue: the import waits, shows its place (" + queued.queue + ") and its 7 declared steps, pending");
 
-  await blocker.click("#cancel");
+  /* From the keyboard: Tab reaches the button, Enter presses it. */
+  let focused = null;
+  for (let i = 0; i < 10 && focused !== "cancel"; i++) {
+    await blocker.keyboard.press("Tab");
+    focused = await blocker.evaluate(function () { return document.activeElement.id; });
+  }
+  check(focused === "cancel", "keyboard: Tab reaches the Cancel button");
+  await blocker.keyboard.press("Enter");
   await blocker.waitForFunction(function () {
     return document.getElementById("state").textContent === "Cancelled" &&
            document.querySelector("#outcome-body p.cancelled") !== null;
@@ -259,6 +274,10 @@ async function testQueueCancelImport(ctx) {
   const csvRows = fs.readFileSync(CSV, "utf8").split("\n").filter(Boolean).length - 1;
   check(end.done === 7 && end.durs.every(function (d) { return /^\d+\.\d s$/.test(d); }),
         "import: at the end all 7 steps are done, each with its time: " + end.durs.join(", "));
+  const wide = await page.evaluate(function () {
+    return document.documentElement.scrollWidth - window.innerWidth;
+  });
+  check(wide <= 0, "phone width (412 px): nothing sticks out sideways (" + wide + " px)");
   check(end.rows.Employees === String(csvRows),
         "import: the summary counts the " + csvRows + " employees (" + end.rows.Employees + ")");
   await shot(page, "import-end");
@@ -320,6 +339,21 @@ async function testReload(ctx) {
                     await tab.$eval("#bar", function (b) { return b.value; })];
   check(Math.abs(p1 - p2) <= 10, "another tab shows the same progress (" + p1 + " and " + p2 + " %)");
   await tab.close();
+
+  /* What moves stands still for those who asked for less motion (the
+   * reconnecting spinner; the bar's stripes are in the same CSS block, but
+   * a progress bar's pseudo-elements have no computed style to read). */
+  const moving = async function () {
+    return page.evaluate(function () {
+      return getComputedStyle(document.querySelector("#conn .spinner")).animationName;
+    });
+  };
+  const normal = await moving();
+  await page.emulateMedia({ reducedMotion: "reduce" });
+  const reduced = await moving();
+  await page.emulateMedia({ reducedMotion: "no-preference" });
+  check(normal === "longjob-spin" && reduced === "none",
+        "prefers-reduced-motion stops the animations (" + normal + " -> " + reduced + ")");
 
   /* Lost: no progress connection gets through; the stream ends at its
    * 4 s lifetime and cannot come back until the route is lifted. */
