@@ -32,6 +32,7 @@
   var KEEP_DAYS = 7;            /* stored pictures older than this go */
   var RESUME_MS = 10000;        /* a stored picture this recent is resumed */
   var SAVE_MS = 250;            /* the stored picture is written this often */
+  var QUEUE_LOOK_MS = 5000;    /* a queued job's place is looked at again */
   /* What a stored picture holds of `job`. */
   var SAVED = ["type", "state", "queuePos", "steps", "total", "progress",
                "message", "messageStep", "created", "started", "finished",
@@ -67,6 +68,7 @@
   var lastId = 0;               /* of the last event applied */
   var saveTimer = null;
   var watcher = null;
+  var queueTimer = null;
   var connTimer = null;
   var ticker = null;
 
@@ -600,6 +602,22 @@
     } else if (prev && prev !== job.state) {
       announce("The job is " + job.state + ".");
     }
+    clearTimeout(queueTimer);
+    if (job.state === "queued")
+      queueTimer = setTimeout(lookAtQueue, QUEUE_LOOK_MS);
+  }
+
+  /*
+   * The stream sends no event while a job waits, not even when the jobs
+   * ahead of it start: its place would stay what it was. So a page whose
+   * job still waits opens its stream afresh now and then (closing the
+   * other first: still one connection), and the new `state` says.
+   */
+  function lookAtQueue() {
+    if (job.ended || job.state !== "queued")
+      return;
+    watcher.close();
+    watch("");
   }
 
   function onProgress(d) {
@@ -755,6 +773,18 @@
 
   /* ---- start -------------------------------------------------------- */
 
+  /* Opens the job's stream; query resumes it after an event id. */
+  function watch(query) {
+    watcher = window.LongJob.watch("longjob/progress/" + job.id + query, {
+      state: saving(onState),
+      progress: saving(onProgress),
+      step: saving(onStep),
+      log: saving(onLog),
+      end: saving(onEnd),
+      connection: onConnection
+    });
+  }
+
   function badId(id) {
     var bad = $("bad-id");
     var p, a1, a2;
@@ -800,15 +830,9 @@
       if (lastId > 0)
         save();
     });
-    watcher = window.LongJob.watch("longjob/progress/" + id +
-                                   (resumeId ? "?lastEventId=" + resumeId : ""), {
-      state: saving(onState),
-      progress: saving(onProgress),
-      step: saving(onStep),
-      log: saving(onLog),
-      end: saving(onEnd),
-      connection: onConnection
-    });
+    watch(resumeId ? "?lastEventId=" + resumeId : "");
+    if (job.state === "queued")
+      queueTimer = setTimeout(lookAtQueue, QUEUE_LOOK_MS);
   }
 
   main();

@@ -209,6 +209,11 @@ async function testQueueCancelImport(ctx) {
     return document.getElementById("state").textContent === "Running";
   }, null, WAIT);
 
+  /* A job ahead of the import in the queue, that leaves it. */
+  const ahead = await ctx.request.post(BASE + "longjob/submit/render", {
+    headers: { Accept: "application/json" }, form: { seconds: "0" }, timeout: 30000 });
+  const c = (await ahead.json()).id;
+
   const page = await ctx.newPage();
   const id = await submitForm(page, "import.html", { seconds: 3 }, CSV);
   await page.waitForFunction(function () {
@@ -220,8 +225,15 @@ async function testQueueCancelImport(ctx) {
              pending: document.querySelectorAll("#steps .step.pending").length };
   });
   await shot(page, "import-queued");
-  check(queued.queue === "Number 1 in the queue." && queued.pending === 7,
+  check(queued.queue === "Number 2 in the queue." && queued.pending === 7,
         "queue: the import waits, shows its place (" + queued.queue + ") and its 7 declared steps, pending");
+  const left = await ctx.request.post(BASE + "longjob/submit/" + c + "/cancel", {
+    headers: { Accept: "application/json" }, timeout: 30000 });
+  check(left.status() === 200, "queue: the job ahead of it is cancelled while it waits");
+  await page.waitForFunction(function () {
+    return document.getElementById("queue").textContent === "Number 1 in the queue.";
+  }, null, { timeout: 20000 });
+  check(true, "queue: the page moves the import up, though no event came for it");
 
   /* From the keyboard: Tab reaches the button, Enter presses it. */
   let focused = null;
