@@ -35,6 +35,9 @@ const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 const STEPS = ["areas", "departments", "designations", "employees",
   "schedules", "drivers", "car_assignments"];
 const WAIT = { timeout: 30000 };
+/* waitForFunction polls by interval, not by animation frame: a page that
+ * is not in front gets no frames. */
+const POLL = { timeout: 30000, polling: 50 };
 
 let failures = 0;
 
@@ -132,7 +135,7 @@ async function imageShown(page) {
   await page.waitForFunction(function () {
     var img = document.querySelector("#outcome figure img");
     return img && img.complete && img.naturalWidth > 0;
-  }, null, WAIT);
+  }, null, POLL);
   return page.$eval("#outcome figure img", function (img) {
     return { size: img.naturalWidth + "x" + img.naturalHeight, src: img.src };
   });
@@ -146,7 +149,7 @@ async function testRender(ctx) {
   await page.waitForFunction(function () {
     var v = document.getElementById("bar").value;
     return v >= 30 && v <= 80 && /left$/.test(document.getElementById("eta").textContent);
-  }, null, WAIT);
+  }, null, POLL);
   const mid = await page.evaluate(function () {
     return { badge: document.getElementById("state").textContent,
              elapsed: document.getElementById("elapsed").textContent,
@@ -198,7 +201,7 @@ async function testQueueCancelImport(ctx) {
   const a = await submitForm(blocker, "render.html", { seconds: 120, width: 64, height: 48 });
   await blocker.waitForFunction(function () {
     return document.getElementById("state").textContent === "Running";
-  }, null, WAIT);
+  }, null, POLL);
   const res = await ctx.request.post(BASE + "longjob/submit/render", {
     headers: { Accept: "application/json", Origin: new URL(BASE).origin },
     form: { seconds: "120", width: "64", height: "48" }, timeout: 30000 });
@@ -207,7 +210,9 @@ async function testQueueCancelImport(ctx) {
   await other.goto(BASE + "job.html?id=" + b);
   await other.waitForFunction(function () {
     return document.getElementById("state").textContent === "Running";
-  }, null, WAIT);
+  }, null, POLL);
+  /* Pages not in front get no animation frames and slower timers: each
+   * wait below brings its page to the front first. */
 
   /* A job ahead of the import in the queue, that leaves it. */
   const ahead = await ctx.request.post(BASE + "longjob/submit/render", {
@@ -219,7 +224,7 @@ async function testQueueCancelImport(ctx) {
   await page.waitForFunction(function () {
     return document.getElementById("state").textContent === "Queued" &&
            document.querySelectorAll("#steps .step").length === 7;
-  }, null, WAIT);
+  }, null, POLL);
   const queued = await page.evaluate(function () {
     return { queue: document.getElementById("queue").textContent,
              pending: document.querySelectorAll("#steps .step.pending").length };
@@ -232,10 +237,11 @@ async function testQueueCancelImport(ctx) {
   check(left.status() === 200, "queue: the job ahead of it is cancelled while it waits");
   await page.waitForFunction(function () {
     return document.getElementById("queue").textContent === "Number 1 in the queue.";
-  }, null, { timeout: 20000 });
+  }, null, { timeout: 20000, polling: 50 });
   check(true, "queue: the page moves the import up, though no event came for it");
 
   /* From the keyboard: Tab reaches the button, Enter presses it. */
+  await blocker.bringToFront();
   let focused = null;
   for (let i = 0; i < 10 && focused !== "cancel"; i++) {
     await blocker.keyboard.press("Tab");
@@ -246,24 +252,26 @@ async function testQueueCancelImport(ctx) {
   await blocker.waitForFunction(function () {
     return document.getElementById("state").textContent === "Cancelled" &&
            document.querySelector("#outcome-body p.cancelled") !== null;
-  }, null, WAIT);
+  }, null, POLL);
   check(await serverState(ctx, a) === "cancelled",
         "cancel: the Cancel button cancels the running job; the page says so and the server agrees");
   await shot(blocker, "cancelled");
   const cancelled = await ctx.request.post(BASE + "longjob/submit/" + b + "/cancel", {
     headers: { Accept: "application/json", Origin: new URL(BASE).origin }, timeout: 30000 });
   check(cancelled.status() === 200, "cancel: the second render is cancelled too, as a script would");
+  await other.bringToFront();
   await other.waitForFunction(function () {
     return document.getElementById("state").textContent === "Cancelled";
-  }, null, WAIT);
+  }, null, POLL);
   check(true, "cancel: and its page, open meanwhile, follows");
   await blocker.close();
   await other.close();
 
+  await page.bringToFront();
+  /* From the recorder: a step lasts 0.4 s, polling could miss it. */
   await page.waitForFunction(function () {
-    var cur = document.querySelector("#steps .step.running");
-    return cur && cur.getAttribute("data-step") === "employees";
-  }, null, WAIT);
+    return window.__lj.steps.indexOf("employees") >= 0;
+  }, null, POLL);
   await shot(page, "import-mid");
   await page.waitForSelector("#outcome table.summary", WAIT);
   const rec = await page.evaluate(function () { return window.__lj; });
@@ -325,7 +333,7 @@ async function testReload(ctx) {
   await page.click("#log-box summary");
   await page.waitForFunction(function () {
     return document.getElementById("bar").value >= 20;
-  }, null, WAIT);
+  }, null, POLL);
   const before = await page.evaluate(function () {
     return { bar: document.getElementById("bar").value,
              lines: document.getElementById("log").textContent.split("\n").length };
@@ -346,11 +354,12 @@ async function testReload(ctx) {
   await tab.goto(BASE + "job.html?id=" + id);
   await tab.waitForFunction(function () {
     return document.getElementById("state").textContent === "Running";
-  }, null, WAIT);
+  }, null, POLL);
   const [p1, p2] = [await page.$eval("#bar", function (b) { return b.value; }),
                     await tab.$eval("#bar", function (b) { return b.value; })];
   check(Math.abs(p1 - p2) <= 10, "another tab shows the same progress (" + p1 + " and " + p2 + " %)");
   await tab.close();
+  await page.bringToFront();
 
   /* What moves stands still for those who asked for less motion (the
    * reconnecting spinner; the bar's stripes are in the same CSS block, but
@@ -381,7 +390,7 @@ async function testReload(ctx) {
   check(true, "the notice clears itself once the stream is back");
   await page.waitForFunction(function () {
     return document.getElementById("state").textContent === "Done";
-  }, null, WAIT);
+  }, null, POLL);
   const lines = await logLines(page);
   const count = await page.textContent("#log-count");
   check(consecutive(lines) && lines[lines.length - 1] === "line 80" &&
@@ -391,7 +400,7 @@ async function testReload(ctx) {
   await page.reload();
   await page.waitForFunction(function () {
     return document.getElementById("state").textContent === "Done";
-  }, null, WAIT);
+  }, null, POLL);
   const again = await logLines(page);
   check(JSON.stringify(again) === JSON.stringify(lines),
         "reloading an ended job shows its result and the same log tail");
@@ -413,7 +422,7 @@ async function testNoScript(browser) {
   await page.waitForFunction(function () {
     var img = document.querySelector("figure img");
     return img && img.complete && img.naturalWidth > 0;
-  }, null, WAIT).catch(function () {});
+  }, null, POLL).catch(function () {});
   /* waitForFunction needs no page script, but be sure of what is shown. */
   const shown = await page.evaluate(function () {
     var img = document.querySelector("figure img");
@@ -443,7 +452,7 @@ async function testReadmeExample(ctx) {
   const page = await ctx.newPage();
   await page.goto(BASE + "index.html");
   await page.setContent(m[1]);
-  await page.waitForFunction(function () { return typeof window.LongJob === "object"; }, null, WAIT);
+  await page.waitForFunction(function () { return typeof window.LongJob === "object"; }, null, POLL);
   await page.fill("input[name=seconds]", "2");
   const url = page.url();
   const bars = [];
@@ -457,7 +466,7 @@ async function testReadmeExample(ctx) {
   await page.waitForFunction(function () {
     var img = document.querySelector("img");
     return img && img.complete && img.naturalWidth > 0;
-  }, null, WAIT);
+  }, null, POLL);
   check(page.url() === url, "README example: the page stays where it is (no navigation)");
   check(new Set(bars).size >= 3, "README example: its bar moved (" + new Set(bars).size + " values)");
   await shot(page, "readme-example");
