@@ -726,6 +726,7 @@
     var p, a;
     box.textContent = "";
     clearInterval(ticker);
+    clearTimeout(queueTimer);
     /* Whatever the last state said, it is not live any more. */
     $("job").setAttribute("data-state", "");
     $("eta").textContent = "";
