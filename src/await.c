@@ -94,12 +94,12 @@ await_html_result(struct http_req *r, const char *result)
 	if (o != NULL && json_object_object_get_ex(o, "img", &v) &&
 	    json_object_is_type(v, json_type_string)) {
 		esc = http_html_escape(json_object_get_string(v));
-		http_printf(r, "<p><img src=\"%s\" alt=\"the result\"></p>\n", esc);
+		http_printf(r, "<figure><img src=\"%s\" alt=\"the result\"></figure>\n", esc);
 		free(esc);
 	}
 	if (o != NULL && json_object_object_get_ex(o, "summary", &v) &&
 	    json_object_is_type(v, json_type_object)) {
-		http_printf(r, "<table>\n");
+		http_printf(r, "<table class=\"summary\">\n");
 		json_object_object_foreach(v, key, val) {
 			char *k = http_html_escape(key);
 
@@ -117,26 +117,74 @@ await_html_result(struct http_req *r, const char *result)
 	json_object_put(o);
 }
 
-/* Sends the HTML page of an ended job. */
+/*
+ * Writes the top of a job's HTML page, styled by the pages' own style.css
+ * (found next to page_url, so it works under any prefix).  A page with
+ * refresh reloads itself: the page of a job that has not ended.
+ */
 static void
-await_html(struct http_req *r, const struct job *j)
+await_html_head(struct await *a, struct http_req *r, const struct job *j, int refresh)
 {
-	char *type = http_html_escape(j->type), *err;
+	const char *page = a->cfg->page_url, *slash = strrchr(page, '/');
+	int dir = slash != NULL ? (int)(slash - page) : 0;
+	char *type = http_html_escape(j->type);
+
+	http_printf(r, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+	if (refresh)
+		http_printf(r, "<meta http-equiv=\"refresh\" content=\"5\">\n");
+	http_printf(r, "<title>%s job: %s</title>\n"
+	    "<link rel=\"stylesheet\" href=\"%.*s/style.css\">\n</head>\n<body>\n<main>\n"
+	    "<p class=\"crumbs\"><a href=\"%.*s/index.html\">longjob</a></p>\n"
+	    "<h1 class=\"type\">%s job</h1>\n<p class=\"meta\">Job <code>%s</code></p>\n"
+	    "<p class=\"state-line\" data-state=\"%s\">State: <strong id=\"state\">%s</strong></p>\n",
+	    type, j->state, dir, page, dir, page, type, j->id, j->state, j->state);
+	free(type);
+}
+
+/* Sends the HTML page of an ended job: its result, or why it has none. */
+static void
+await_html(struct await *a, struct http_req *r, const struct job *j)
+{
+	char *err;
 
 	http_start(r, 200, "text/html; charset=utf-8", "Cache-Control: no-store\r\n");
-	http_printf(r, "<!doctype html>\n<html lang=\"en\"><meta charset=\"utf-8\">\n"
-	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	    "<title>%s job: %s</title>\n<h1>%s job %s</h1>\n<p>State: <strong>%s</strong></p>\n",
-	    type, j->state, type, j->id, j->state);
+	await_html_head(a, r, j, 0);
 	if (j->result != NULL)
 		await_html_result(r, j->result);
+	if (strcmp(j->state, "cancelled") == 0)
+		http_printf(r, "<p>The job was cancelled.</p>\n");
 	if (j->error != NULL) {
 		err = http_html_escape(j->error);
-		http_printf(r, "<p>Error:</p>\n<pre>%s</pre>\n", err);
+		http_printf(r, "<p class=\"error\">The job %s:</p>\n<pre class=\"error-text\">%s</pre>\n",
+		    j->state, err);
 		free(err);
 	}
-	http_printf(r, "</html>\n");
-	free(type);
+	http_printf(r, "</main>\n</body>\n</html>\n");
+}
+
+/*
+ * Sends the page of a job that has not ended yet (202): its progress, and
+ * a refresh, so that a browser without JavaScript comes back and waits again.
+ */
+static void
+await_html_waiting(struct await *a, struct http_req *r, const struct job *j,
+    const char *hdr)
+{
+	char *msg = http_html_escape(j->message != NULL ? j->message : "");
+
+	http_start(r, 202, "text/html; charset=utf-8", hdr);
+	await_html_head(a, r, j, 1);
+	http_printf(r, "<div class=\"bar\"><progress max=\"100\" value=\"%.0f\">%.0f %%</progress>"
+	    "<span class=\"pct\">%.0f %%</span></div>\n<p class=\"message\">%s</p>\n",
+	    j->progress, j->progress, j->progress, msg);
+	if (j->queue_position > 0)
+		http_printf(r, "<p>Waiting in the queue: number %lld in line.</p>\n",
+		    (long long)j->queue_position);
+	http_printf(r, "<p class=\"hint\">This page reloads itself until the job ends, then "
+	    "shows its result. With JavaScript, <a href=\"%s?id=%s\">follow it live</a>.</p>\n"
+	    "</main>\n</body>\n</html>\n", a->cfg->page_url, j->id);
+	free(msg);
 }
 
 /* Answers a request for an ended job. */
@@ -151,7 +199,7 @@ await_answer(struct await *a, struct http_req *r, const struct job *j,
 		return;
 	}
 	if (http_wants_html(r)) {
-		await_html(r, j);
+		await_html(a, r, j);
 		return;
 	}
 	json = view_state(j);
@@ -289,11 +337,7 @@ await_too_long(struct await *a, struct waiter *w)
 		return;
 	}
 	if (http_wants_html(w->req)) {
-		http_start(w->req, 202, "text/html; charset=utf-8", hdr);
-		http_printf(w->req, "<!doctype html>\n<meta charset=\"utf-8\">\n"
-		    "<meta http-equiv=\"refresh\" content=\"5\">\n<title>Still working</title>\n"
-		    "<p>The job is %s (%.0f %%). This page reloads itself.</p>\n",
-		    j.state, j.progress);
+		await_html_waiting(a, w->req, &j, hdr);
 	} else {
 		json = view_state(&j);
 		http_start(w->req, 202, "application/json", hdr);

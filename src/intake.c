@@ -240,13 +240,28 @@ intake_params(const struct config_type *t, struct form *f, char **json, char **c
 	return status;
 }
 
-/* Answers an accepted job: 202 JSON for scripts, 303 to the job page for browsers. */
+/*
+ * Answers an accepted job: 202 JSON for scripts, 303 for browsers.  A
+ * browser goes to the job page, which needs JavaScript; a form that carries
+ * INTAKE_NOJS (only inside <noscript>, so only a browser without JavaScript
+ * sends it) goes to the result page instead, which waits for the job and
+ * shows its result with no script at all.
+ */
 static void
-intake_answer(const struct config *cfg, struct http_req *r, const char *id)
+intake_answer(const struct config *cfg, struct http_req *r, const char *id, int nojs)
 {
 	struct json_object *o;
 	char *hdr;
 
+	if (!http_wants_json(r) && nojs) {
+		hdr = xasprintf("Location: %s/%s\r\n", cfg->result_url, id);
+		http_start(r, 303, "text/html; charset=utf-8", hdr);
+		http_printf(r, "<!doctype html>\n<title>Job queued</title>\n"
+		    "<p>Your job was queued: <a href=\"%s/%s\">its result</a>.</p>\n",
+		    cfg->result_url, id);
+		free(hdr);
+		return;
+	}
 	if (!http_wants_json(r)) {
 		hdr = xasprintf("Location: %s?id=%s\r\n", cfg->page_url, id);
 		http_start(r, 303, "text/html; charset=utf-8", hdr);
@@ -348,10 +363,13 @@ intake_enqueue_status(const struct store *st, int rc, char **cause)
 	return 500;
 }
 
-/* Parses, validates and queues; the refusal status with *cause, or 0. */
+/*
+ * Parses, validates and queues; the refusal status with *cause, or 0.
+ * *nojs is set if the form came from a browser without JavaScript.
+ */
 static int
 intake_accept(struct intake *in, struct http_req *r, const struct config_type *t,
-    const char *id, const char *dir, char **cause)
+    const char *id, const char *dir, int *nojs, char **cause)
 {
 	struct form_limits limits;
 	enum form_error fe;
@@ -368,6 +386,7 @@ intake_accept(struct intake *in, struct http_req *r, const struct config_type *t
 		return 415;
 	}
 	status = intake_read_form(r, f, cause);
+	*nojs = status == 0 && form_get(f, INTAKE_NOJS) != NULL;
 	if (status == 0)
 		status = intake_params(t, f, &params, cause);
 	if (status == 0) {
@@ -451,7 +470,7 @@ intake_request(void *ctx, struct http_req *r)
 	struct intake *in = ctx;
 	const struct config_type *t = NULL;
 	char id[JOBID_LEN + 1], *dir = NULL, *cause = NULL;
-	int status;
+	int status, nojs = 0;
 
 	if (intake_is_cancel(r))
 		return intake_cancel_request(in, r);
@@ -465,14 +484,14 @@ intake_request(void *ctx, struct http_req *r)
 		cause = xasprintf("cannot create the job's directory: %s", strerror(errno));
 	}
 	if (status == 0)
-		status = intake_accept(in, r, t, id, dir, &cause);
+		status = intake_accept(in, r, t, id, dir, &nojs, &cause);
 	if (status != 0) {
 		intake_remove_dir(dir);
 		http_drain(r);
 		http_error(r, status, cause);
 	} else {
 		log_info("job %s (%s) queued", id, t->name);
-		intake_answer(in->cfg, r, id);
+		intake_answer(in->cfg, r, id, nojs);
 	}
 	free(cause);
 	free(dir);

@@ -3,6 +3,9 @@
  * (urlencoded or multipart with uploads) becomes a queued job, a detached
  * worker, and an answer at once: 303 to the job page for a browser, 202
  * with {id, progress_url, result_url, page_url} for Accept: application/json.
+ * A form with the field INTAKE_NOJS gets a 303 to the result page instead:
+ * the demo forms put it inside <noscript>, so that without JavaScript the
+ * answer is a page that waits for the job and shows its result.
  *
  * Nothing half is left behind: the job's directory and uploads are removed
  * when the request is refused, and the job row is inserted last, so a job
@@ -12,6 +15,9 @@
 #define LONGJOB_INTAKE_H
 
 #include "jobid.h"
+
+/* The form field that asks for the result page as the answer (see above). */
+#define INTAKE_NOJS "_nojs"
 
 struct config;
 struct config_type;

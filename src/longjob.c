@@ -46,6 +46,7 @@ usage(void)
 	    "       longjob list [N]\n"
 	    "       longjob check-config [PATH]\n"
 	    "       longjob config-help\n"
+	    "Ctrl-C stops watching a job, not the job itself.\n"
 	    "The config is $LONGJOB_CONFIG or %s.\n", config_default_path());
 	return 2;
 }

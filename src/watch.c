@@ -2,10 +2,12 @@
 #include "config.h"
 
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "runner.h"
@@ -16,6 +18,9 @@
 
 #define WATCH_BAR 30
 #define WATCH_REAP_TICKS 25	/* polls between looks for lost workers (5 s at 200 ms) */
+
+/* Set by SIGINT: Ctrl-C stops the watching, never the job. */
+static volatile sig_atomic_t watch_interrupted;
 
 /* What the watcher knows and last drew. */
 struct watcher {
@@ -52,11 +57,38 @@ watch_num(struct json_object *o, const char *key, double def)
 	return json_object_get_double(v);
 }
 
+/* The terminal's width, or 80 when it does not say. */
+static int
+watch_columns(FILE *out)
+{
+	struct winsize ws;
+
+	if (ioctl(fileno(out), TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0)
+		return 80;
+	return ws.ws_col;
+}
+
+/*
+ * Cuts line to fewer than cols columns (at a UTF-8 character boundary): a
+ * line that wrapped could not be redrawn in place by \r.
+ */
+static void
+watch_fit(char *line, int cols)
+{
+	size_t n = cols > 1 ? (size_t)cols - 1 : 1;
+
+	if (strlen(line) <= n)
+		return;
+	while (n > 0 && ((unsigned char)line[n] & 0xc0) == 0x80)
+		n--;
+	line[n] = '\0';
+}
+
 /* Draws the current picture: a bar on a terminal, a line otherwise. */
 static void
 watch_draw(struct watcher *w)
 {
-	char bar[WATCH_BAR + 1], eta[32] = "";
+	char bar[WATCH_BAR + 1], eta[32] = "", line[512];
 	int fill = (int)(w->progress * WATCH_BAR / 100), i;
 
 	if (w->eta >= 0)
@@ -70,8 +102,10 @@ watch_draw(struct watcher *w)
 	for (i = 0; i < WATCH_BAR; i++)
 		bar[i] = i < fill ? '#' : '-';
 	bar[WATCH_BAR] = '\0';
-	fprintf(w->out, "\r\033[K[%s] %5.1f%% %s%s%.60s%s", bar, w->progress, w->step,
+	snprintf(line, sizeof line, "[%s] %5.1f%% %s%s%.60s%s", bar, w->progress, w->step,
 	    *w->step ? " " : "", w->message, eta);
+	watch_fit(line, watch_columns(w->out));
+	fprintf(w->out, "\r\033[K%s", line);
 	fflush(w->out);
 }
 
@@ -160,21 +194,62 @@ watch_start(struct watcher *w, struct store *st, const char *id)
 	return 0;
 }
 
-int
-watch_job(struct store *st, const char *id, FILE *out, int tty, int poll_ms)
+/* SIGINT handler: only notes it; the loop stops at its next turn. */
+static void
+watch_on_interrupt(int sig)
 {
-	struct watcher w;
+	(void)sig;
+	watch_interrupted = 1;
+}
+
+/*
+ * Catches Ctrl-C while watching.  Without SA_RESTART, so that it cuts the
+ * poll's sleep short and the answer comes at once.  An ignored SIGINT stays
+ * ignored: a shell without job control starts background commands so, and
+ * means it.  watch_job puts *old back when it returns.
+ */
+static void
+watch_catch(struct sigaction *old)
+{
+	struct sigaction sa;
+
+	watch_interrupted = 0;
+	if (sigaction(SIGINT, NULL, old) != 0 || old->sa_handler == SIG_IGN)
+		return;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = watch_on_interrupt;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+/*
+ * After Ctrl-C: the job runs on (its worker is detached from us), so say
+ * so, and how to stop it, on stderr, below the bar.
+ */
+static int
+watch_stopped(struct watcher *w, const char *id)
+{
+	if (w->tty)
+		fputc('\n', w->out);
+	fflush(w->out);
+	fprintf(stderr, "longjob: stopped watching; job %s goes on.\n"
+	    "longjob: to cancel it: longjob cancel %s\n", id, id);
+	return WATCH_INTERRUPTED;
+}
+
+/* Follows the job until it ends or Ctrl-C; see watch_job. */
+static int
+watch_follow(struct watcher *w, struct store *st, const char *id, int poll_ms)
+{
 	int64_t version = -1, v;
 	unsigned ticks = 0;
 
-	memset(&w, 0, sizeof w);
-	w.out = out;
-	w.tty = tty;
-	w.eta = -1;
-	if (watch_start(&w, st, id) != 0)
-		return 2;
-	while (!w.ended) {
+	while (!w->ended) {
+		if (watch_interrupted)
+			return watch_stopped(w, id);
 		usleep((useconds_t)poll_ms * 1000);
+		if (watch_interrupted)
+			return watch_stopped(w, id);
 		/* A worker killed with -9 writes no `end`: look for one now and then. */
 		if (++ticks % WATCH_REAP_TICKS == 0)
 			store_reap_lost(st, RUNNER_STALE_S);
@@ -183,8 +258,28 @@ watch_job(struct store *st, const char *id, FILE *out, int tty, int poll_ms)
 		if (v == version)
 			continue;
 		version = v;
-		if (store_job_events(st, id, w.last, watch_event, &w) != 0)
+		if (store_job_events(st, id, w->last, watch_event, w) != 0)
 			return 2;
 	}
-	return w.ok ? 0 : 1;
+	return w->ok ? 0 : 1;
+}
+
+int
+watch_job(struct store *st, const char *id, FILE *out, int tty, int poll_ms)
+{
+	struct watcher w;
+	struct sigaction old;
+	int rc;
+
+	memset(&w, 0, sizeof w);
+	memset(&old, 0, sizeof old);
+	w.out = out;
+	w.tty = tty;
+	w.eta = -1;
+	if (watch_start(&w, st, id) != 0)
+		return 2;
+	watch_catch(&old);
+	rc = watch_follow(&w, st, id, poll_ms);
+	sigaction(SIGINT, &old, NULL);
+	return rc;
 }

@@ -8,12 +8,26 @@
 # their own lighttpd on 127.0.0.1 with their own config).
 set -eu
 
+# chromium, nodejs and npm: the browser test (tests/integration/browser.sh)
+# drives Debian's chromium with playwright-core, which npm installs from
+# tests/browser/package-lock.json; no browser is downloaded.
 PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev libjson-c-dev
 libsqlite3-dev libpng-dev lighttpd apache2 libapache2-mod-fcgid sqlite3 curl
-ca-certificates clang libclang-rt-14-dev valgrind"
+ca-certificates clang libclang-rt-14-dev valgrind chromium nodejs npm"
+
+# node and npm may come from elsewhere (NodeSource's nodejs bundles npm, and
+# Debian's npm would not install beside it): there, the command suffices.
+provided() {
+	case $1 in
+	nodejs) command -v node >/dev/null ;;
+	npm) command -v npm >/dev/null ;;
+	*) return 1 ;;
+	esac
+}
 
 missing=
 for p in $PACKAGES; do
+	provided "$p" && continue
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done

@@ -25,6 +25,29 @@ if command -v script >/dev/null; then
 	lj_check $? "and draws a bar that redraws itself (\\r, erase line, [###---])"
 	grep -q '\[##############################\] 100.0%' "$LJ_TMP/tty.out"
 	lj_check $? "which ends full"
+
+	# Ctrl-C, typed into the terminal: it stops the watching, not the job.
+	# The typing goes through a fifo that stays open until then; SIGINT is
+	# restored to its default (a background command of a script ignores it).
+	iid=$("$LJ" submit lasting)
+	mkfifo "$LJ_TMP/keys"
+	env --default-signal=INT script -qec "'$LJ' watch $iid" /dev/null \
+		<"$LJ_TMP/keys" >"$LJ_TMP/int.out" 2>&1 &
+	spid=$!
+	exec 7>"$LJ_TMP/keys"
+	for _ in $(seq 100); do grep -q '\[-*\]' "$LJ_TMP/int.out" && break; sleep 0.1; done
+	printf '\003' >&7
+	for _ in $(seq 100); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$spid" 2>/dev/null && kill "$spid"
+	wait "$spid"
+	lj_is $? 130 "Ctrl-C stops longjob watch on a terminal (exit 130)"
+	exec 7>&-
+	grep -q "stopped watching; job $iid goes on" "$LJ_TMP/int.out" &&
+		grep -q "to cancel it: longjob cancel $iid" "$LJ_TMP/int.out"
+	lj_check $? "and says that the job goes on and how to cancel it: $(tr -d '\r' <"$LJ_TMP/int.out" | tail -2 | tr '\n' '|')"
+	"$LJ" show "$iid" | grep -Eq '"state": "(queued|running)"'
+	lj_check $? "the job was not cancelled"
+	"$LJ" cancel "$iid" >/dev/null
 else
 	echo "# SKIP: script(1) is not installed; the terminal bar is not tested"
 fi

@@ -23,6 +23,14 @@ grep -qi '^retry-after: [0-9]' "$LJ_TMP/r.hdrs"
 lj_check $? "with Retry-After"
 grep -q '"state":"running"' "$LJ_TMP/r.json"
 lj_check $? "and the current state: $(head -c 80 "$LJ_TMP/r.json")"
+# A browser without JavaScript: a page with the progress, that reloads itself.
+curl -s -m 20 -o "$LJ_TMP/r.html" -w '%{http_code}' -H 'Accept: text/html' \
+	"$LJ_URL/longjob/result/$id" >"$LJ_TMP/r.code"
+lj_is "$(cat "$LJ_TMP/r.code")" 202 "a browser waiting for the result gets 202 too"
+grep -q '<meta http-equiv="refresh" content="5">' "$LJ_TMP/r.html" &&
+	grep -q '<strong id="state">running</strong>' "$LJ_TMP/r.html" &&
+	grep -Eq '<progress max="100" value="[0-9]+">' "$LJ_TMP/r.html"
+lj_check $? "with a page that shows the job running, its progress, and reloads itself"
 
 # Follow the job as a browser would: each time the stream ends without
 # `end`, reconnect with the last id.

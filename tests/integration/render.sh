@@ -51,6 +51,19 @@ lj_is "$wh" 120x80 "the PNG has the requested size"
 html=$(curl -s -m 20 -H 'Accept: text/html' "$LJ_URL/longjob/result/$id")
 echo "$html" | grep -q "<img src=\"$LJ_PREFIX/longjob/result/$id/image.png\""
 lj_check $? "the HTML result page shows the image"
+css=$(echo "$html" | sed -n 's|.*<link rel="stylesheet" href="\([^"]*\)">.*|\1|p')
+lj_is "$css" "$LJ_PREFIX/style.css" "it is styled by the pages' own style.css, under the prefix"
+lj_is "$(lj_status "$LJ_ROOT$css")" 200 "which is served"
+
+# --- without JavaScript the form sends _nojs (from its <noscript>): the
+# answer is the result page, which waits for the job.
+hdrs=$(curl -s -m 20 -D - -o /dev/null -H "Origin: $LJ_ROOT" \
+	-d seconds=0 -d width=16 -d height=16 -d _nojs=1 "$LJ_URL/longjob/submit/render")
+loc=$(echo "$hdrs" | tr -d '\r' | sed -n 's/^Location: //p')
+echo "$loc" | grep -Eq "^$LJ_PREFIX/longjob/result/[0-9a-f]{32}$"
+lj_check $? "a form with _nojs is sent to the result page ($loc)"
+curl -s -m 30 -H 'Accept: text/html' "$LJ_ROOT$loc" | grep -q '<img src="'"$loc"'/image.png"'
+lj_check $? "which answers, once the job has ended, with the image"
 
 # --- import: a multipart upload, seven steps in order.
 id=$(lj_submit import -F "csv=@$top_srcdir/html/employees-sample.csv;type=text/csv" -F seconds=1)
