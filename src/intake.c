@@ -240,6 +240,18 @@ intake_params(const struct config_type *t, struct form *f, char **json, char **c
 	return status;
 }
 
+/* A 303 to url, with a page that links there for a client that does not follow it. */
+static void
+intake_see_other(struct http_req *r, const char *url, const char *what)
+{
+	char *hdr = xasprintf("Location: %s\r\n", url);
+
+	http_start(r, 303, "text/html; charset=utf-8", hdr);
+	http_printf(r, "<!doctype html>\n<title>Job queued</title>\n"
+	    "<p>Your job was queued: <a href=\"%s\">%s</a>.</p>\n", url, what);
+	free(hdr);
+}
+
 /*
  * Answers an accepted job: 202 JSON for scripts, 303 for browsers.  A
  * browser goes to the job page, which needs JavaScript; a form that carries
@@ -251,37 +263,26 @@ static void
 intake_answer(const struct config *cfg, struct http_req *r, const char *id, int nojs)
 {
 	struct json_object *o;
-	char *hdr;
+	char *url;
 
-	if (!http_wants_json(r) && nojs) {
-		hdr = xasprintf("Location: %s/%s\r\n", cfg->result_url, id);
-		http_start(r, 303, "text/html; charset=utf-8", hdr);
-		http_printf(r, "<!doctype html>\n<title>Job queued</title>\n"
-		    "<p>Your job was queued: <a href=\"%s/%s\">its result</a>.</p>\n",
-		    cfg->result_url, id);
-		free(hdr);
-		return;
-	}
 	if (!http_wants_json(r)) {
-		hdr = xasprintf("Location: %s?id=%s\r\n", cfg->page_url, id);
-		http_start(r, 303, "text/html; charset=utf-8", hdr);
-		http_printf(r, "<!doctype html>\n<title>Job queued</title>\n"
-		    "<p>Your job was queued: <a href=\"%s?id=%s\">follow its progress</a>.</p>\n",
-		    cfg->page_url, id);
-		free(hdr);
+		url = nojs ? xasprintf("%s/%s", cfg->result_url, id) :
+		    xasprintf("%s?id=%s", cfg->page_url, id);
+		intake_see_other(r, url, nojs ? "its result" : "follow its progress");
+		free(url);
 		return;
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(id));
-	hdr = xasprintf("%s/%s", cfg->progress_url, id);
-	json_object_object_add(o, "progress_url", json_object_new_string(hdr));
-	free(hdr);
-	hdr = xasprintf("%s/%s", cfg->result_url, id);
-	json_object_object_add(o, "result_url", json_object_new_string(hdr));
-	free(hdr);
-	hdr = xasprintf("%s?id=%s", cfg->page_url, id);
-	json_object_object_add(o, "page_url", json_object_new_string(hdr));
-	free(hdr);
+	url = xasprintf("%s/%s", cfg->progress_url, id);
+	json_object_object_add(o, "progress_url", json_object_new_string(url));
+	free(url);
+	url = xasprintf("%s/%s", cfg->result_url, id);
+	json_object_object_add(o, "result_url", json_object_new_string(url));
+	free(url);
+	url = xasprintf("%s?id=%s", cfg->page_url, id);
+	json_object_object_add(o, "page_url", json_object_new_string(url));
+	free(url);
 	http_start(r, 202, "application/json", "Cache-Control: no-store\r\n");
 	http_printf(r, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
