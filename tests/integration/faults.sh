@@ -19,7 +19,7 @@ lj_test_handlers
 lj_write_config
 lj_config_set max_running 4
 lj_add_type long "{ \"argv\": [\"$top_srcdir/tests/handlers/slow\", \"30\"] }"
-lj_add_type six "{ \"argv\": [\"$top_srcdir/tests/handlers/slow\", \"6\"] }"
+lj_add_type twelve "{ \"argv\": [\"$top_srcdir/tests/handlers/slow\", \"12\"] }"
 lj_add_type ticker "{ \"argv\": [\"$top_srcdir/tests/handlers/ticker\", \"5\"] }"
 lj_start
 P=$LJ_URL/longjob/progress
@@ -107,8 +107,9 @@ gone "$ha"
 lj_check $? "the handler of the worker that died is gone too"
 
 # ---- kill -9 of the progress process mid-stream.
-id=$(lj_submit six)
-lj_check $? "a 6-second job submitted"
+# 12 s: time for two kills even where scanning /proc for them is slow.
+id=$(lj_submit twelve)
+lj_check $? "a 12-second job submitted"
 last= pieces=0 killed=0
 for i in $(seq 60); do
 	if [ -z "$last" ]; then
@@ -169,7 +170,7 @@ lj_check $? "another connection holds the write lock"
 t0=$(now_ms)
 for i in 1 2; do
 	curl -s -m 20 -o "$LJ_TMP/sub$i" -w '%{http_code}' -X POST -H 'Accept: application/json' \
-		-d '' "$LJ_URL/longjob/submit/six" >"$LJ_TMP/sub$i.code" & eval "sub$i=\$!"
+		-d '' "$LJ_URL/longjob/submit/twelve" >"$LJ_TMP/sub$i.code" & eval "sub$i=\$!"
 done
 wait $sub1 $sub2
 t1=$(now_ms)
