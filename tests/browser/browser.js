@@ -120,14 +120,16 @@ async function submitForm(page, form, fields, file) {
 /* The state of an ended job, from the result program (JSON; it would wait
  * for a job that has not ended). */
 async function serverState(ctx, id) {
+  /* Connection: close: a kept-alive socket that lighttpd closes after its
+   * idle time as the request goes out fails as "socket hang up" (seen once). */
   const res = await ctx.request.get(BASE + "longjob/result/" + id,
-    { headers: { Accept: "application/json" }, timeout: 30000 });
+    { headers: { Accept: "application/json", Connection: "close" }, timeout: 30000 });
   return (await res.json()).state;
 }
 
 /* Fetches an image URL; its PNG size, or null. */
 async function fetchPngSize(ctx, url) {
-  const res = await ctx.request.get(url, { timeout: 30000 });
+  const res = await ctx.request.get(url, { headers: { Connection: "close" }, timeout: 30000 });
   return res.status() === 200 ? pngSize(await res.body()) : null;
 }
 
