@@ -380,6 +380,24 @@ conn_start(struct lconn *c, int i)
 		conn_done(c, 1, strerror(errno));
 		return;
 	}
+	/*
+	 * Loopback targets: spread the connections over 8 source addresses
+	 * (127.0.0.2-9), so that ten thousands of them, and those still in
+	 * TIME_WAIT from the run before, never run out of ephemeral ports.
+	 */
+	if ((ntohl(c->t->addr.sin_addr.s_addr) >> 24) == 127) {
+		struct sockaddr_in src;
+		int one = 1;
+
+		memset(&src, 0, sizeof src);
+		src.sin_family = AF_INET;
+		src.sin_addr.s_addr = htonl(0x7f000002u + (uint32_t)(i % 8));
+		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+		if (bind(c->fd, (struct sockaddr *)&src, sizeof src) != 0) {
+			conn_done(c, 1, strerror(errno));
+			return;
+		}
+	}
 	if (connect(c->fd, (struct sockaddr *)&c->t->addr, sizeof c->t->addr) != 0 &&
 	    errno != EINPROGRESS) {
 		conn_done(c, 1, strerror(errno));

@@ -13,7 +13,8 @@
  * seconds = 0 it does nothing at all (the submission benchmark).
  *
  * Lines go out on a fixed schedule (tick k at start + k/rate), not after a
- * sleep each, so a late wake-up does not slow the rate down.
+ * sleep each, so a late wake-up does not slow the rate down; start is
+ * offset by a random fraction of a period, as independent jobs would be.
  */
 #include "config.h"
 
@@ -113,7 +114,13 @@ main(int argc, char **argv)
 		}
 	}
 	total = rate * seconds;
-	start = tick_wall_ms();
+	/*
+	 * Jobs started by one go file would all print in step, at the same
+	 * phase of progress's 200 ms tick, and the latency would measure only
+	 * that phase.  Real jobs print at any phase: start at a random one.
+	 */
+	srandom((unsigned)getpid() ^ (unsigned)tick_wall_ms());
+	start = tick_wall_ms() + random() % (1000 / rate);
 	for (k = 1; k <= total; k++) {
 		tick_sleep_until(start + k * 1000 / rate);
 		if (printf("progress %ld @ms=%lld k=%ld\n", k * 100 / total,
