@@ -2,7 +2,8 @@
  * sseload: the benchmark's load client.  Holds N concurrent EventSource-style
  * connections, parses every stream and measures event latency.
  *
- *   sseload [-n N] [-b B] [-t SECS] [-x EXPECT] [-s STATUS] [-o PERCONN] URLS
+ *   sseload [-n N] [-b B] [-t SECS] [-x EXPECT] [-s STATUS] [-o PERCONN]
+ *           [-L TIMELINE] URLS
  *
  * URLS is a file of lines "<tag> http://127.0.0.1:<port>/<path>"; connection
  * i opens line i % lines, so one run can hold streams to several servers
@@ -19,7 +20,10 @@
  * "opened O held H open P events E marked M ended D errors R" (held: 200
  * text/event-stream responses so far; open: connections open now), for the
  * runner to wait on.  -o PERCONN gets, at the end, one line per connection
- * "<i> <tag> <status> <marked> <repeats> <ended> <url>".  stdout gets, at
+ * "<i> <tag> <status> <marked> <repeats> <ended> <url>".  -L TIMELINE gets,
+ * at the end, one line per second of the run in which marked events
+ * arrived: "<second> <events> <mean latency ms> <worst ms>", to see when a
+ * stall happened.  stdout gets, at
  * the end, one line per tag:
  *
  *   tag T conns C held H peak_open P status_other S errors R events E
@@ -64,6 +68,7 @@
 #define LOAD_LAT_MAX	120000		/* ms; the histogram's last bucket */
 #define LOAD_WAIT_AGE_MS 1000
 #define LOAD_STATUS_MS	500
+#define LOAD_TIMELINE_S	3600		/* seconds the -L timeline covers */
 
 /* A growable byte buffer with a ceiling given at each append. */
 struct lbuf {
@@ -118,8 +123,15 @@ static struct {
 	int count, batch;
 	double timeout;
 	long expect;
-	const char *status, *perconn;
-} opt = { 1, 256, 600, 0, NULL, NULL };
+	const char *status, *perconn, *timeline;
+} opt = { 1, 256, 600, 0, NULL, NULL, NULL };
+
+/* Per second of the run, for -L: marked events, their summed and worst latency. */
+static struct {
+	long n;
+	long long sum, max;
+} timeline[LOAD_TIMELINE_S];
+static long long run_start_ms;
 
 static struct target *targets;
 static int ntargets;
@@ -138,7 +150,7 @@ usage(const char *why)
 	if (why != NULL)
 		fprintf(stderr, "sseload: %s\n", why);
 	fputs("usage: sseload [-n N] [-b B] [-t SECS] [-x EXPECT] [-s STATUS]"
-	    " [-o PERCONN] URLS\n", stderr);
+	    " [-o PERCONN] [-L TIMELINE] URLS\n", stderr);
 	exit(2);
 }
 
@@ -444,6 +456,16 @@ event_dispatch(struct lconn *c)
 			ts->lat_max = lat;
 		ts->lat[lat > LOAD_LAT_MAX ? LOAD_LAT_MAX : lat]++;
 		ts->lat_n++;
+		if (opt.timeline != NULL) {
+			long long sec = (mono_ms() - run_start_ms) / 1000;
+
+			if (sec >= 0 && sec < LOAD_TIMELINE_S) {
+				timeline[sec].n++;
+				timeline[sec].sum += lat;
+				if (lat > timeline[sec].max)
+					timeline[sec].max = lat;
+			}
+		}
 	}
 	c->has_data = c->marked_event = c->unmarked_type = 0;
 	c->mark_k = 0;
@@ -775,6 +797,14 @@ report(void)
 	}
 	if (fp != NULL)
 		fclose(fp);
+	if (opt.timeline != NULL && (fp = fopen(opt.timeline, "w")) != NULL) {
+		for (i = 0; i < LOAD_TIMELINE_S; i++) {
+			if (timeline[i].n > 0)
+				fprintf(fp, "%d %ld %lld %lld\n", i, timeline[i].n,
+				    timeline[i].sum / timeline[i].n, timeline[i].max);
+		}
+		fclose(fp);
+	}
 	for (i = 0; i < ntags; i++) {
 		struct tagstat *ts = &tags[i];
 
@@ -805,9 +835,10 @@ main(int argc, char **argv)
 	long long deadline, now, next_status = 0;
 	int ch, n, i;
 
-	while ((ch = getopt(argc, argv, "b:n:o:s:t:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:L:n:o:s:t:x:")) != -1) {
 		switch (ch) {
 		case 'b': opt.batch = atoi(optarg); break;
+		case 'L': opt.timeline = optarg; break;
 		case 'n': opt.count = atoi(optarg); break;
 		case 'o': opt.perconn = optarg; break;
 		case 's': opt.status = optarg; break;
@@ -833,7 +864,8 @@ main(int argc, char **argv)
 		conns[i].fd = -1;
 	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		fatal("epoll_create1");
-	deadline = mono_ms() + (long long)(opt.timeout * 1000);
+	run_start_ms = mono_ms();
+	deadline = run_start_ms + (long long)(opt.timeout * 1000);
 	while (!stop && done_count < opt.count) {
 		now = mono_ms();
 		if (now >= deadline)
