@@ -3,7 +3,7 @@
  * connections, parses every stream and measures event latency.
  *
  *   sseload [-n N] [-b B] [-t SECS] [-x EXPECT] [-s STATUS] [-o PERCONN]
- *           [-L TIMELINE] URLS
+ *           [-L TIMELINE] [-w WINDOW] URLS
  *
  * URLS is a file of lines "<tag> http://127.0.0.1:<port>/<path>"; connection
  * i opens line i % lines, so one run can hold streams to several servers
@@ -28,8 +28,12 @@
  *
  *   tag T conns C held H peak_open P status_other S errors R events E
  *   comments K marked M repeats D ended N complete X lat_n L p50 A p90 B
- *   p99 C max D
+ *   p99 C max D wlat_n L wp50 A wp90 B wp99 C wmax D
  *
+ * The w* figures count only updates printed inside the window that the
+ * file WINDOW (-w) names once it exists, "<from ms> <to ms>" since the
+ * epoch (read twice a second): the runner's steady state, without the
+ * moments when a thousand jobs start or end together.
  * (complete: connections with at least EXPECT distinct marked events, -x;
  * latencies in ms).  The run ends when every connection is closed, at the
  * -t deadline or on SIGTERM/SIGINT.  Exit status 0, or 2 for usage errors.
@@ -97,6 +101,9 @@ struct tagstat {
 	uint32_t *lat;		/* histogram, 1 ms buckets */
 	long lat_n;
 	long long lat_max;
+	uint32_t *wlat;		/* the same, updates printed inside the -w window */
+	long wlat_n;
+	long long wlat_max;
 };
 
 /* One connection. */
@@ -123,8 +130,11 @@ static struct {
 	int count, batch;
 	double timeout;
 	long expect;
-	const char *status, *perconn, *timeline;
-} opt = { 1, 256, 600, 0, NULL, NULL, NULL };
+	const char *status, *perconn, *timeline, *window;
+} opt = { 1, 256, 600, 0, NULL, NULL, NULL, NULL };
+
+/* The -w window (ms since the epoch), once its file has been read. */
+static long long window_from = -1, window_to = -1;
 
 /* Per second of the run, for -L: marked events, their summed and worst latency. */
 static struct {
@@ -150,7 +160,7 @@ usage(const char *why)
 	if (why != NULL)
 		fprintf(stderr, "sseload: %s\n", why);
 	fputs("usage: sseload [-n N] [-b B] [-t SECS] [-x EXPECT] [-s STATUS]"
-	    " [-o PERCONN] [-L TIMELINE] URLS\n", stderr);
+	    " [-o PERCONN] [-L TIMELINE] [-w WINDOW] URLS\n", stderr);
 	exit(2);
 }
 
@@ -240,7 +250,8 @@ tag_index(const char *name)
 	if (strlen(name) >= sizeof tags[0].name)
 		usage("tag too long");
 	strcpy(tags[ntags].name, name);
-	if ((tags[ntags].lat = calloc(LOAD_LAT_MAX + 1, sizeof *tags[0].lat)) == NULL)
+	if ((tags[ntags].lat = calloc(LOAD_LAT_MAX + 1, sizeof *tags[0].lat)) == NULL ||
+	    (tags[ntags].wlat = calloc(LOAD_LAT_MAX + 1, sizeof *tags[0].wlat)) == NULL)
 		abort();
 	return ntags++;
 }
@@ -456,6 +467,12 @@ event_dispatch(struct lconn *c)
 			ts->lat_max = lat;
 		ts->lat[lat > LOAD_LAT_MAX ? LOAD_LAT_MAX : lat]++;
 		ts->lat_n++;
+		if (c->mark_ms >= window_from && c->mark_ms < window_to) {
+			ts->wlat[lat > LOAD_LAT_MAX ? LOAD_LAT_MAX : lat]++;
+			ts->wlat_n++;
+			if (lat > ts->wlat_max)
+				ts->wlat_max = lat;
+		}
 		if (opt.timeline != NULL) {
 			long long sec = (mono_ms() - run_start_ms) / 1000;
 
@@ -757,22 +774,35 @@ status_write(void)
 		rename(tmp, opt.status);
 }
 
-/* The latency (ms) at fraction q of a tag's histogram. */
+/* The latency (ms) at fraction q of a histogram of n values. */
 static long
-lat_quantile(const struct tagstat *ts, double q)
+lat_quantile(const uint32_t *hist, long n, double q)
 {
-	long want = (long)(q * (double)ts->lat_n), seen = 0, i;
+	long want = (long)(q * (double)n), seen = 0, i;
 
-	if (ts->lat_n == 0)
+	if (n == 0)
 		return -1;
-	if (want >= ts->lat_n)
-		want = ts->lat_n - 1;
+	if (want >= n)
+		want = n - 1;
 	for (i = 0; i <= LOAD_LAT_MAX; i++) {
-		seen += ts->lat[i];
+		seen += hist[i];
 		if (seen > want)
 			return i;
 	}
 	return LOAD_LAT_MAX;
+}
+
+/* Reads the -w file ("FROM_MS TO_MS") once it exists. */
+static void
+window_read(void)
+{
+	FILE *fp;
+
+	if (opt.window == NULL || window_from >= 0 || (fp = fopen(opt.window, "r")) == NULL)
+		return;
+	if (fscanf(fp, "%lld %lld", &window_from, &window_to) != 2)
+		window_from = window_to = -1;
+	fclose(fp);
 }
 
 /* Prints the per-tag summary and the per-connection file. */
@@ -810,11 +840,15 @@ report(void)
 
 		printf("tag %s conns %ld held %ld peak_open %ld status_other %ld"
 		    " errors %ld events %ld comments %ld marked %ld repeats %ld"
-		    " ended %ld complete %ld lat_n %ld p50 %ld p90 %ld p99 %ld max %lld\n",
+		    " ended %ld complete %ld lat_n %ld p50 %ld p90 %ld p99 %ld max %lld"
+		    " wlat_n %ld wp50 %ld wp90 %ld wp99 %ld wmax %lld\n",
 		    ts->name, ts->conns, ts->held, ts->peak_open, ts->status_other,
 		    ts->errors, ts->events, ts->comments, ts->marked, ts->repeats,
-		    ts->ended, ts->complete, ts->lat_n, lat_quantile(ts, 0.50),
-		    lat_quantile(ts, 0.90), lat_quantile(ts, 0.99), ts->lat_max);
+		    ts->ended, ts->complete, ts->lat_n, lat_quantile(ts->lat, ts->lat_n, 0.50),
+		    lat_quantile(ts->lat, ts->lat_n, 0.90), lat_quantile(ts->lat, ts->lat_n, 0.99),
+		    ts->lat_max, ts->wlat_n, lat_quantile(ts->wlat, ts->wlat_n, 0.50),
+		    lat_quantile(ts->wlat, ts->wlat_n, 0.90),
+		    lat_quantile(ts->wlat, ts->wlat_n, 0.99), ts->wlat_max);
 	}
 	fflush(stdout);
 }
@@ -835,7 +869,7 @@ main(int argc, char **argv)
 	long long deadline, now, next_status = 0;
 	int ch, n, i;
 
-	while ((ch = getopt(argc, argv, "b:L:n:o:s:t:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:L:n:o:s:t:w:x:")) != -1) {
 		switch (ch) {
 		case 'b': opt.batch = atoi(optarg); break;
 		case 'L': opt.timeline = optarg; break;
@@ -843,6 +877,7 @@ main(int argc, char **argv)
 		case 'o': opt.perconn = optarg; break;
 		case 's': opt.status = optarg; break;
 		case 't': opt.timeout = atof(optarg); break;
+		case 'w': opt.window = optarg; break;
 		case 'x': opt.expect = atol(optarg); break;
 		default: usage(NULL);
 		}
@@ -872,6 +907,7 @@ main(int argc, char **argv)
 			break;
 		start_more(now);
 		if (now >= next_status) {
+			window_read();
 			status_write();
 			next_status = now + LOAD_STATUS_MS;
 		}
