@@ -286,6 +286,9 @@ feed_request(void *ctx, struct http_req *r)
 	}
 	r->data = s;
 	feed_attach(f, s, id);
+	/* A stream lives for minutes: give back libfcgi's ~12 KiB of buffers now. */
+	if (http_detach(r) != 0)
+		r->gone = 1;	/* the loop reports it gone */
 	return 0;
 }
 

@@ -2,12 +2,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fastcgi.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -20,6 +22,10 @@ http_param(const struct http_req *r, const char *name)
 {
 	if (r->cgi)
 		return getenv(name);
+	if (r->detached) {
+		log_error("http_param(%s) after http_detach", name);
+		return NULL;
+	}
 	return FCGX_GetParam(name, r->fcgx.envp);
 }
 
@@ -182,6 +188,60 @@ http_write_fd(const char *p, size_t n)
 	return 0;
 }
 
+/* Writes one FastCGI record (n <= 65535) on a detached request's connection. */
+static int
+http_write_record(struct http_req *r, int type, const void *p, size_t n)
+{
+	FCGI_Header h;
+	struct iovec iov[2];
+	size_t done = 0, total = sizeof h + n;
+	ssize_t w;
+
+	memset(&h, 0, sizeof h);
+	h.version = FCGI_VERSION_1;
+	h.type = (unsigned char)type;
+	h.requestIdB1 = (unsigned char)((r->fcgx.requestId >> 8) & 0xff);
+	h.requestIdB0 = (unsigned char)(r->fcgx.requestId & 0xff);
+	h.contentLengthB1 = (unsigned char)((n >> 8) & 0xff);
+	h.contentLengthB0 = (unsigned char)(n & 0xff);
+	while (done < total) {
+		int cnt = 0;
+
+		if (done < sizeof h) {
+			iov[cnt].iov_base = (char *)&h + done;
+			iov[cnt++].iov_len = sizeof h - done;
+		}
+		if (n > 0) {
+			size_t off = done > sizeof h ? done - sizeof h : 0;
+
+			iov[cnt].iov_base = (char *)p + off;
+			iov[cnt++].iov_len = n - off;
+		}
+		w = writev(r->fcgx.ipcFd, iov, cnt);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+/* Writes bytes as FCGI_STDOUT records (a detached request). */
+static int
+http_write_detached(struct http_req *r, const char *p, size_t n)
+{
+	while (n > 0) {
+		size_t part = n > 65535 ? 65535 : n;
+
+		if (http_write_record(r, FCGI_STDOUT, p, part) != 0)
+			return -1;
+		p += part;
+		n -= part;
+	}
+	return 0;
+}
+
 int
 http_write(struct http_req *r, const void *p, size_t n)
 {
@@ -191,6 +251,8 @@ http_write(struct http_req *r, const void *p, size_t n)
 		return -1;
 	if (r->cgi)
 		rc = http_write_fd(p, n);
+	else if (r->detached)
+		rc = http_write_detached(r, p, n);
 	else
 		rc = FCGX_PutStr(p, (int)n, r->fcgx.out) == (int)n ? 0 : -1;
 	if (rc != 0)
@@ -220,7 +282,7 @@ http_flush(struct http_req *r)
 {
 	if (r->gone)
 		return -1;
-	if (!r->cgi && FCGX_FFlush(r->fcgx.out) != 0) {
+	if (!r->cgi && !r->detached && FCGX_FFlush(r->fcgx.out) != 0) {
 		r->gone = 1;
 		return -1;
 	}
@@ -231,6 +293,41 @@ int
 http_fd(const struct http_req *r)
 {
 	return r->cgi ? 1 : r->fcgx.ipcFd;
+}
+
+int
+http_detach(struct http_req *r)
+{
+	if (r->cgi || r->detached || r->fcgx.keepConnection)
+		return 0;
+	if (http_flush(r) != 0)
+		return -1;
+	/* Frees the streams and the parameters; the connection stays open. */
+	FCGX_Free(&r->fcgx, 0);
+	r->fcgx.envp = NULL;
+	r->detached = 1;
+	return 0;
+}
+
+void
+http_finish(struct http_req *r)
+{
+	/* FCGI_END_REQUEST's body: appStatus 0, FCGI_REQUEST_COMPLETE. */
+	static const unsigned char end[8] = { 0, 0, 0, 0, FCGI_REQUEST_COMPLETE, 0, 0, 0 };
+
+	if (r->cgi)
+		return;
+	if (!r->detached) {
+		if (!r->gone)
+			FCGX_FFlush(r->fcgx.out);
+		FCGX_Finish_r(&r->fcgx);
+		return;
+	}
+	/* What FCGX_Finish_r writes: the end of stdout, then the end of the request. */
+	if (!r->gone && http_write_record(r, FCGI_STDOUT, NULL, 0) == 0)
+		http_write_record(r, FCGI_END_REQUEST, end, sizeof end);
+	close(r->fcgx.ipcFd);
+	r->fcgx.ipcFd = -1;
 }
 
 const char *

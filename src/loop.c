@@ -136,11 +136,7 @@ loop_keep(struct http_req *r)
 static void
 loop_free_req(struct http_req *r)
 {
-	if (!r->cgi) {
-		if (!r->gone)
-			FCGX_FFlush(r->fcgx.out);
-		FCGX_Finish_r(&r->fcgx);
-	}
+	http_finish(r);
 	free(r);
 }
 
