@@ -37,5 +37,7 @@ int runner_run(const struct config *cfg, struct store *st, const char *id);
 /* How often the worker proves it is alive, and when silence means it is lost. */
 #define RUNNER_HEARTBEAT_S 5
 #define RUNNER_STALE_S 30
+/* How many times a write that found the store busy (10 s each) is tried again. */
+#define RUNNER_BUSY_TRIES 6
 
 #endif

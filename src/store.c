@@ -125,6 +125,7 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	int full;		/* the last failure was the disk being full */
+	int busy;		/* the last failure was another writer holding the lock too long */
 	sqlite3_stmt *stmt[SQL_COUNT];
 };
 
@@ -132,6 +133,12 @@ int
 store_full(const struct store *s)
 {
 	return s->full;
+}
+
+int
+store_busy(const struct store *s)
+{
+	return s->busy;
 }
 
 double
@@ -152,6 +159,7 @@ store_fail(struct store *s, const char *what)
 	/* Noted now: the ROLLBACK that follows resets the connection's error code. */
 	s->full = code == SQLITE_FULL ||
 	    ((code & 0xff) == SQLITE_IOERR && sqlite3_system_errno(s->db) == ENOSPC);
+	s->busy = (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED;
 	log_error("%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 	return -1;
 }
@@ -919,6 +927,27 @@ store_gc_job(struct store *s, const char *id)
 	return 0;
 }
 
+/*
+ * Whether any job is past retention: a read, so that the usual answer
+ * (nothing) takes no write lock.  Every worker asks as it exits, and a
+ * thousand of them exiting together must not queue for the lock for nothing.
+ */
+static int
+store_gc_due(struct store *s, double before)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_GC_LIST);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_double(st, 1, before);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_fail(s, "gc list");
+}
+
 /* One batch of store_gc: up to 256 jobs in one transaction; how many, or -1. */
 static int
 store_gc_batch(struct store *s, double before, void (*cb)(void *, const char *),
@@ -951,7 +980,8 @@ store_gc(struct store *s, double before, void (*cb)(void *, const char *), void 
 {
 	int n, total = 0;
 
-	while ((n = store_gc_batch(s, before, cb, ctx)) > 0)
+	while ((n = store_gc_due(s, before)) > 0 &&
+	    (n = store_gc_batch(s, before, cb, ctx)) > 0)
 		total += n;
 	return n < 0 ? -1 : total;
 }

@@ -76,6 +76,11 @@ struct store *store_open(const char *path, char **cause);
 void store_close(struct store *s);
 /* 1 if the last failed write failed because the disk (or quota) is full. */
 int store_full(const struct store *s);
+/*
+ * 1 if the last failed write waited the whole busy timeout for another
+ * writer: nothing is wrong with the store, and the write may be tried again.
+ */
+int store_busy(const struct store *s);
 
 double store_now(void);
 void job_init(struct job *j, double progress_unset);

@@ -18,6 +18,23 @@
 #include "runner.h"
 #include "store.h"
 
+/*
+ * Claims the next queued job: 1 (id set), 0 if none may start, -1.  A claim
+ * that found the store busy is tried again: were this worker to give up,
+ * what is queued behind it would wait for the next submission.
+ */
+static int
+worker_claim(struct instance *inst, char id[JOBID_LEN + 1])
+{
+	int rc, tries = 0;
+
+	while ((rc = store_job_claim(inst->st, inst->cfg->max_running, getpid(),
+	    RUNNER_STALE_S, id)) < 0 && store_busy(inst->st) && ++tries <= RUNNER_BUSY_TRIES)
+		log_warn("the store stayed busy; claiming again (%d of %d)", tries,
+		    RUNNER_BUSY_TRIES);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -40,8 +57,7 @@ main(int argc, char **argv)
 		free(cause);
 		return 1;
 	}
-	while ((rc = store_job_claim(inst.st, inst.cfg->max_running, getpid(),
-	    RUNNER_STALE_S, id)) == 1) {
+	while ((rc = worker_claim(&inst, id)) == 1) {
 		if (runner_run(inst.cfg, inst.st, id) != 0)
 			break;
 	}
