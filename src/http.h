@@ -25,6 +25,7 @@ struct http_req {
 	int gone;		/* a write failed or the peer closed */
 	int detached;		/* libfcgi's buffers freed: we write the records (http_detach) */
 	void *data;		/* the program's own state for this request */
+	int loop_slot;		/* loop.c's index of a kept request */
 };
 
 /* A request parameter (CGI variable), or NULL. */

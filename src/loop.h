@@ -1,8 +1,8 @@
 /*
- * loop: serves many long requests from one process with one poll loop.
+ * loop: serves many long requests from one process with one epoll loop.
  *
  * DESIGN.  A progress stream lasts minutes and a result request waits until
- * its job ends, so a process per request does not scale.  The loop polls the
+ * its job ends, so a process per request does not scale.  The loop watches the
  * FastCGI listening socket and the connection of every request it keeps;
  * it calls FCGX_Accept_r only when the listening socket is readable (the
  * call blocks otherwise), reads each new request's (empty) body to its end
