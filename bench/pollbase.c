@@ -195,7 +195,7 @@ pollbase_tick(void *ctx)
 }
 
 static const struct loop_ops pollbase_ops = { pollbase_request, pollbase_gone,
-    pollbase_tick };
+    pollbase_tick, 0 };
 
 /* The program's state over the instance's config. */
 static void *

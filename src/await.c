@@ -415,4 +415,4 @@ await_free(struct await *a)
 	free(a);
 }
 
-const struct loop_ops await_ops = { await_request, await_gone, await_tick };
+const struct loop_ops await_ops = { await_request, await_gone, await_tick, 1 };

@@ -56,7 +56,7 @@ struct feed {
 	const struct config *cfg;
 	struct store *st;
 	struct store_cursor cursor;	/* where the ticks have read the event log to */
-	long long last_reap_ms;
+	long long last_reap_ms, last_scan_ms;
 	unsigned scan_next;	/* the bucket the next tick's scan starts from */
 	struct watch *buckets[FEED_BUCKETS];
 	int nstreams;
@@ -420,7 +420,11 @@ feed_tick(void *ctx)
 		return;
 	}
 	store_cursor_read(f->st, &f->cursor, feed_fan_out, f);
-	feed_scan(f, now);
+	/* Ticks come sooner after writes (wake.h); the scan keeps to poll_ms. */
+	if (now - f->last_scan_ms >= f->cfg->poll_ms) {
+		f->last_scan_ms = now;
+		feed_scan(f, now);
+	}
 	if (now - f->last_reap_ms >= FEED_REAP_MS) {
 		f->last_reap_ms = now;
 		/* A worker killed with -9 writes no `end`; this does, so no stream
@@ -451,4 +455,4 @@ feed_free(struct feed *f)
 	free(f);
 }
 
-const struct loop_ops feed_ops = { feed_request, feed_gone, feed_tick };
+const struct loop_ops feed_ops = { feed_request, feed_gone, feed_tick, 1 };

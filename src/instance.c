@@ -11,6 +11,7 @@
 #include "log.h"
 #include "loop.h"
 #include "store.h"
+#include "wake.h"
 #include "xmem.h"
 
 int
@@ -65,6 +66,8 @@ instance_serve(const char *progname, int argc, char **argv,
 		return rc;
 	}
 	ctx = open(&in);
+	if (ops->wake_on_write)
+		loop_wake_on(wake_open(in.cfg->database), WAKE_MIN_MS);
 	rc = loop_run(fd, ops, ctx, in.cfg->poll_ms);
 	close(ctx);
 	instance_close(&in);

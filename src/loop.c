@@ -26,6 +26,7 @@ struct loop_slot {
 
 /* An epoll event's data: the slot's index plus one; 0 is the listening socket. */
 #define LOOP_LISTENER 0
+#define LOOP_WAKE UINT32_MAX
 #define LOOP_EVENTS 256
 
 static volatile sig_atomic_t loop_stop;
@@ -37,6 +38,7 @@ static volatile sig_atomic_t loop_stop;
 static struct loop_slot *loop_slots;
 static int loop_nslots, loop_capslots, loop_free_head = -1, loop_open, loop_nfinished;
 static int loop_epfd = -1;
+static int loop_wake_fd = -1, loop_wake_min_ms;
 
 /* Records the signal; epoll_wait returns EINTR and the loop sees the flag. */
 static void
@@ -287,6 +289,26 @@ loop_shutdown(const struct loop_ops *ops, void *ctx)
 	loop_free_head = -1;
 	close(loop_epfd);
 	loop_epfd = -1;
+	if (loop_wake_fd >= 0)
+		close(loop_wake_fd);
+	loop_wake_fd = -1;
+}
+
+void
+loop_wake_on(int fd, int min_ms)
+{
+	loop_wake_fd = fd;
+	loop_wake_min_ms = min_ms;
+}
+
+/* Reads the wake descriptor empty: what it said is only "something changed". */
+static void
+loop_wake_drain(void)
+{
+	char buf[4096];
+
+	while (read(loop_wake_fd, buf, sizeof buf) > 0)
+		;
 }
 
 /*
@@ -296,32 +318,47 @@ loop_shutdown(const struct loop_ops *ops, void *ctx)
  * not poll: a tick then costs nothing per quiet stream (bench/README.md
  * measured poll() over 10,000 streams at 40 % of the idle loop's time).
  */
-static void
+static int
 loop_events(const struct epoll_event *ev, int n, int listen_fd, const struct loop_ops *ops,
     void *ctx)
 {
-	int i;
+	int i, woken = 0;
 
 	/* A slot is reused only after the sweep: every index here is still its request's. */
 	for (i = 0; i < n; i++) {
-		if (ev[i].data.u32 != LOOP_LISTENER)
+		if (ev[i].data.u32 == LOOP_WAKE) {
+			loop_wake_drain();
+			woken = 1;
+		} else if (ev[i].data.u32 != LOOP_LISTENER)
 			loop_gone((int)ev[i].data.u32 - 1, ops, ctx);
 		else if (ev[i].events & EPOLLIN)
 			loop_accept(listen_fd, ops, ctx);
 	}
+	return woken;
+}
+
+/* When the next tick is due: a wake-up brings it forward, to no sooner than the minimum gap. */
+static long long
+loop_next_tick(long long next, long long last, int woken)
+{
+	long long soon = last + loop_wake_min_ms;
+
+	return woken && soon < next ? soon : next;
 }
 
 int
 loop_run(int listen_fd, const struct loop_ops *ops, void *ctx, int tick_ms)
 {
 	struct epoll_event ev[LOOP_EVENTS];
-	long long next = loop_now_ms() + tick_ms, now;
+	long long last = loop_now_ms(), next = last + tick_ms, now;
 	int rc;
 
 	if ((loop_epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		log_error("epoll_create1: %s", strerror(errno));
 		return 1;
 	}
+	if (loop_wake_fd >= 0)
+		loop_watch(loop_wake_fd, EPOLLIN, LOOP_WAKE);
 	if (listen_fd >= 0)
 		loop_watch(listen_fd, EPOLLIN, LOOP_LISTENER);
 	else {
@@ -340,10 +377,11 @@ loop_run(int listen_fd, const struct loop_ops *ops, void *ctx, int tick_ms)
 			break;
 		}
 		if (rc > 0)
-			loop_events(ev, rc, listen_fd, ops, ctx);
+			next = loop_next_tick(next, last, loop_events(ev, rc, listen_fd, ops, ctx));
 		if ((now = loop_now_ms()) >= next) {
 			ops->tick(ctx);
-			next = next + tick_ms > now ? next + tick_ms : now + tick_ms;
+			last = now;
+			next = now + tick_ms;
 			loop_check_failed(ops, ctx);
 		}
 		loop_sweep();
@@ -390,7 +428,7 @@ int
 loop_run_broken(int listen_fd, const char *cause)
 {
 	static const struct loop_ops ops = { loop_broken_request, loop_broken_gone,
-	    loop_broken_tick };
+	    loop_broken_tick, 0 };
 
 	log_error("%s", cause);
 	loop_run(listen_fd, &ops, NULL, 1000);

@@ -26,8 +26,10 @@ struct loop_ops {
 	int (*request)(void *ctx, struct http_req *r);
 	/* A kept request's client went away: forget it (the loop frees it afterwards). */
 	void (*gone)(void *ctx, struct http_req *r);
-	/* Called every tick while the loop runs. */
+	/* Called every tick while the loop runs (and sooner after a write: wake_on_write). */
 	void (*tick)(void *ctx);
+	/* 1: tick as soon as a job writes to the store (wake.h), not only every tick_ms. */
+	int wake_on_write;
 };
 
 /* Installs SIGTERM/SIGINT/SIGPIPE handling; call before anything touches libfcgi. */
@@ -40,6 +42,11 @@ int loop_stopping(void);
  * given, or -1 under plain CGI.  -2 on a bad option (message logged).
  */
 int loop_listen_fd(int argc, char **argv);
+/*
+ * Before loop_run: also tick when fd (non-blocking; drained here) is readable,
+ * but no sooner than min_ms after the previous tick.  fd -1: ticks only.
+ */
+void loop_wake_on(int fd, int min_ms);
 /* Serves until stopped (FastCGI) or the one request is done (CGI); exit status. */
 int loop_run(int listen_fd, const struct loop_ops *ops, void *ctx, int tick_ms);
 /* Serves every request with 500: for a program that could not start (bad config). */
