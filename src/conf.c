@@ -127,7 +127,7 @@ static const struct conf_key conf_top[] = {
 	  "Jobs waiting to run; past this, submit refuses new jobs with 503." },
 	{ "poll_ms", CONF_INT, TOP(poll_ms), NULL, 200, 20, 5000, NULL,
 	  "How often (milliseconds) progress and result look for new "
-	  "events." },
+	  "events at the least; a job's write wakes them sooner." },
 	{ "heartbeat_s", CONF_INT, TOP(heartbeat_s), NULL, 15, 1, 300, NULL,
 	  "A keepalive comment goes out after this many seconds of silence "
 	  "on a stream." },
