@@ -60,6 +60,7 @@ struct config {
 	int progress_interval_ms;	/* coalescing window for progress rows */
 	int log_lines;		/* at most this many log events per job */
 	int retain_s;
+	int wake_on_write;	/* progress and result read on a job's write (wake.h) */
 	int debug;		/* log requests opened and freed */
 	long long max_body;	/* default body limit */
 	char *page_url;		/* the job page; submit redirects to page_url?id=<id> */

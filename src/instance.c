@@ -66,7 +66,7 @@ instance_serve(const char *progname, int argc, char **argv,
 		return rc;
 	}
 	ctx = open(&in);
-	if (ops->wake_on_write)
+	if (ops->wake_on_write && in.cfg->wake_on_write)
 		loop_wake_on(wake_open(in.cfg->database), WAKE_MIN_MS);
 	rc = loop_run(fd, ops, ctx, in.cfg->poll_ms);
 	close(ctx);
