@@ -293,7 +293,7 @@ feed_request(void *ctx, struct http_req *r)
 	feed_attach(f, s, id);
 	/* A stream lives for minutes: give back libfcgi's ~12 KiB of buffers now. */
 	if (http_detach(r) != 0)
-		r->gone = 1;	/* the loop reports it gone */
+		http_set_gone(r);	/* the loop reports it gone */
 	return 0;
 }
 
@@ -334,7 +334,7 @@ feed_fan_out(void *ctx, int64_t seq, const char *job_id, const char *kind,
 		if (seq <= s->last_seq)
 			continue;
 		if (feed_send(f, s, seq, kind, json) != 0)
-			s->req->gone = 1;	/* the loop reports it gone */
+			http_set_gone(s->req);	/* the loop reports it gone */
 		else if (s->ending)
 			feed_close(f, s);
 	}

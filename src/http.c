@@ -242,6 +242,23 @@ http_write_detached(struct http_req *r, const char *p, size_t n)
 	return 0;
 }
 
+/* How many requests were marked gone: the loop looks for them only when this moved. */
+static unsigned long http_gone_marks;
+
+void
+http_set_gone(struct http_req *r)
+{
+	if (!r->gone)
+		http_gone_marks++;
+	r->gone = 1;
+}
+
+unsigned long
+http_gone_count(void)
+{
+	return http_gone_marks;
+}
+
 int
 http_write(struct http_req *r, const void *p, size_t n)
 {
@@ -256,7 +273,7 @@ http_write(struct http_req *r, const void *p, size_t n)
 	else
 		rc = FCGX_PutStr(p, (int)n, r->fcgx.out) == (int)n ? 0 : -1;
 	if (rc != 0)
-		r->gone = 1;
+		http_set_gone(r);
 	return rc;
 }
 
@@ -283,7 +300,7 @@ http_flush(struct http_req *r)
 	if (r->gone)
 		return -1;
 	if (!r->cgi && !r->detached && FCGX_FFlush(r->fcgx.out) != 0) {
-		r->gone = 1;
+		http_set_gone(r);
 		return -1;
 	}
 	return 0;

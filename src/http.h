@@ -22,7 +22,7 @@ struct http_req {
 	FCGX_Request fcgx;	/* unused under plain CGI */
 	int cgi;		/* 1: plain CGI on fd 0/1 with the environment */
 	int headers_sent;
-	int gone;		/* a write failed or the peer closed */
+	int gone;		/* a write failed or the peer closed (set with http_set_gone) */
 	int detached;		/* libfcgi's buffers freed: we write the records (http_detach) */
 	void *data;		/* the program's own state for this request */
 	int loop_slot;		/* loop.c's index of a kept request */
@@ -53,6 +53,10 @@ int http_write(struct http_req *r, const void *p, size_t n);
 int http_printf(struct http_req *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int http_flush(struct http_req *r);
+/* Marks the request gone (the loop then tells its program and frees it). */
+void http_set_gone(struct http_req *r);
+/* How many requests were ever marked gone (a cheap "did any fail?" for the loop). */
+unsigned long http_gone_count(void);
 /* The descriptor to poll for the peer going away. */
 int http_fd(const struct http_req *r);
 /*

@@ -262,12 +262,20 @@ loop_gone(int i, const struct loop_ops *ops, void *ctx)
 	loop_slot_finish(i);
 }
 
-/* Requests whose writes failed during a tick are gone too. */
+/*
+ * Requests whose writes failed during a tick are gone too.  Looked for only
+ * when some request was marked gone since the last look: ticks come up to
+ * 50 times a second (wake.h), and a walk over 10,000 slots each time is not free.
+ */
 static void
 loop_check_failed(const struct loop_ops *ops, void *ctx)
 {
+	static unsigned long seen;
 	int i;
 
+	if (http_gone_count() == seen)
+		return;
+	seen = http_gone_count();
 	for (i = 0; i < loop_nslots; i++) {
 		if (loop_slots[i].req != NULL && loop_slots[i].req->gone)
 			loop_gone(i, ops, ctx);
