@@ -288,8 +288,13 @@ loop_shutdown(const struct loop_ops *ops, void *ctx)
 {
 	int i;
 
-	for (i = 0; i < loop_nslots; i++)
-		loop_gone(i, ops, ctx);
+	/* Not marked gone: each response still gets its proper end. */
+	for (i = 0; i < loop_nslots; i++) {
+		if (loop_slots[i].req != NULL && !loop_slots[i].finished) {
+			ops->gone(ctx, loop_slots[i].req);
+			loop_slot_finish(i);
+		}
+	}
 	loop_sweep();
 	free(loop_slots);
 	loop_slots = NULL;
