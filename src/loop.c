@@ -314,14 +314,25 @@ loop_wake_on(int fd, int min_ms)
 	loop_wake_min_ms = min_ms;
 }
 
-/* Reads the wake descriptor empty: what it said is only "something changed". */
+/*
+ * Makes the wake descriptor report again (it is watched EPOLLONESHOT: one
+ * report per tick, however many writes came meanwhile), after reading it
+ * empty: what it said is only "something changed", and the tick that
+ * follows reads whatever that was.  A write after this reports anew.
+ */
 static void
-loop_wake_drain(void)
+loop_wake_rearm(void)
 {
+	struct epoll_event ev;
 	char buf[4096];
 
 	while (read(loop_wake_fd, buf, sizeof buf) > 0)
 		;
+	memset(&ev, 0, sizeof ev);
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	ev.data.u32 = LOOP_WAKE;
+	if (epoll_ctl(loop_epfd, EPOLL_CTL_MOD, loop_wake_fd, &ev) != 0)
+		log_warn("epoll_ctl(MOD, wake): %s", strerror(errno));
 }
 
 /*
@@ -339,10 +350,9 @@ loop_events(const struct epoll_event *ev, int n, int listen_fd, const struct loo
 
 	/* A slot is reused only after the sweep: every index here is still its request's. */
 	for (i = 0; i < n; i++) {
-		if (ev[i].data.u32 == LOOP_WAKE) {
-			loop_wake_drain();
+		if (ev[i].data.u32 == LOOP_WAKE)
 			woken = 1;
-		} else if (ev[i].data.u32 != LOOP_LISTENER)
+		else if (ev[i].data.u32 != LOOP_LISTENER)
 			loop_gone((int)ev[i].data.u32 - 1, ops, ctx);
 		else if (ev[i].events & EPOLLIN)
 			loop_accept(listen_fd, ops, ctx);
@@ -350,13 +360,13 @@ loop_events(const struct epoll_event *ev, int n, int listen_fd, const struct loo
 	return woken;
 }
 
-/* When the next tick is due: a wake-up brings it forward, to no sooner than the minimum gap. */
+/* When the next tick is due after a wake-up: sooner, but not within the minimum gap. */
 static long long
-loop_next_tick(long long next, long long last, int woken)
+loop_next_tick(long long next, long long last)
 {
 	long long soon = last + loop_wake_min_ms;
 
-	return woken && soon < next ? soon : next;
+	return soon < next ? soon : next;
 }
 
 int
@@ -364,14 +374,14 @@ loop_run(int listen_fd, const struct loop_ops *ops, void *ctx, int tick_ms)
 {
 	struct epoll_event ev[LOOP_EVENTS];
 	long long last = loop_now_ms(), next = last + tick_ms, now;
-	int rc;
+	int rc, woken = 0;
 
 	if ((loop_epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		log_error("epoll_create1: %s", strerror(errno));
 		return 1;
 	}
 	if (loop_wake_fd >= 0)
-		loop_watch(loop_wake_fd, EPOLLIN, LOOP_WAKE);
+		loop_watch(loop_wake_fd, EPOLLIN | EPOLLONESHOT, LOOP_WAKE);
 	if (listen_fd >= 0)
 		loop_watch(listen_fd, EPOLLIN, LOOP_LISTENER);
 	else {
@@ -389,9 +399,15 @@ loop_run(int listen_fd, const struct loop_ops *ops, void *ctx, int tick_ms)
 			log_error("epoll_wait: %s", strerror(errno));
 			break;
 		}
-		if (rc > 0)
-			next = loop_next_tick(next, last, loop_events(ev, rc, listen_fd, ops, ctx));
+		if (rc > 0 && loop_events(ev, rc, listen_fd, ops, ctx)) {
+			woken = 1;
+			next = loop_next_tick(next, last);
+		}
 		if ((now = loop_now_ms()) >= next) {
+			/* Before the tick reads: a write from now on reports again. */
+			if (woken)
+				loop_wake_rearm();
+			woken = 0;
 			ops->tick(ctx);
 			last = now;
 			next = now + tick_ms;
