@@ -20,44 +20,7 @@
 #include "xmem.h"
 
 #include "fuzz.h"
-
-/* 1 if s is valid UTF-8 without control characters other than tab. */
-static int
-fuzz_text_ok(const char *s)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t len, i;
-
-	while (*u != '\0') {
-		if (*u < 0x80) {
-			if ((*u < 0x20 && *u != '\t') || *u == 0x7f)
-				return 0;
-			u++;
-			continue;
-		}
-		if (*u >= 0xc2 && *u <= 0xdf)
-			len = 2;
-		else if (*u >= 0xe0 && *u <= 0xef)
-			len = 3;
-		else if (*u >= 0xf0 && *u <= 0xf4)
-			len = 4;
-		else
-			return 0;
-		for (i = 1; i < len; i++) {
-			if ((u[i] & 0xc0) != 0x80)
-				return 0;
-		}
-		/* No overlong forms, surrogates, C1 controls or past U+10FFFF. */
-		if ((u[0] == 0xe0 && u[1] < 0xa0) ||
-		    (u[0] == 0xed && u[1] > 0x9f) ||
-		    (u[0] == 0xf0 && u[1] < 0x90) ||
-		    (u[0] == 0xf4 && u[1] > 0x8f) ||
-		    (u[0] == 0xc2 && u[1] < 0xa0))
-			return 0;
-		u += len;
-	}
-	return 1;
-}
+#include "../tests/unit/textcheck.h"
 
 /* 1 if s is a step id: 1 to PROTO_MAX_ID of [A-Za-z0-9_-]. */
 static int
@@ -110,7 +73,7 @@ fuzz_again(const struct proto_msg *msg)
 static void
 fuzz_check(const struct proto_msg *msg, size_t n)
 {
-	FUZZ_CHECK(msg->text != NULL && fuzz_text_ok(msg->text));
+	FUZZ_CHECK(msg->text != NULL && text_safe(msg->text));
 	FUZZ_CHECK(msg->kind == PROTO_RESULT || msg->json == NULL);
 	switch (msg->kind) {
 	case PROTO_LOG:
