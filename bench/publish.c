@@ -35,6 +35,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include "wallclock.h"
 
 #define PUB_MAX_CONNS 256
 #define PUB_RESP_CAP 8192
@@ -62,16 +63,6 @@ mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
-}
-
-/* Milliseconds since the epoch. */
-static long long
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Opens (or reopens) a blocking connection with Nagle off. */

@@ -64,6 +64,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include "wallclock.h"
 
 #define LOAD_LINE_CAP	(64 * 1024)	/* longest event-stream line */
 #define LOAD_HEAD_CAP	(16 * 1024)	/* largest response head */
@@ -179,16 +180,6 @@ mono_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds since the epoch. */
-static long long
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 

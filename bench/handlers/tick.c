@@ -27,18 +27,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "../wallclock.h"
 
 #define TICK_STDIN_CAP 65536	/* the job's JSON is small; more is not ours */
-
-/* Milliseconds since the epoch. */
-static long long
-tick_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Sleeps until the wall clock reaches ms (or returns at once if it has). */
 static void
@@ -47,7 +38,7 @@ tick_sleep_until(long long ms)
 	long long left;
 	struct timespec ts;
 
-	while ((left = ms - tick_wall_ms()) > 0) {
+	while ((left = ms - wall_ms()) > 0) {
 		ts.tv_sec = left / 1000;
 		ts.tv_nsec = (left % 1000) * 1000000L;
 		nanosleep(&ts, NULL);
@@ -120,12 +111,12 @@ main(int argc, char **argv)
 	 * phase of progress's 200 ms tick, and the latency would measure only
 	 * that phase.  Real jobs print at any phase: start at a random one.
 	 */
-	srandom((unsigned)getpid() ^ (unsigned)tick_wall_ms());
-	start = tick_wall_ms() + random() % (1000 / rate);
+	srandom((unsigned)getpid() ^ (unsigned)wall_ms());
+	start = wall_ms() + random() % (1000 / rate);
 	for (k = 1; k <= total; k++) {
 		tick_sleep_until(start + k * 1000 / rate);
 		if (printf("progress %ld @ms=%lld k=%ld\n", k * 100 / total,
-		    tick_wall_ms(), k) < 0 || fflush(stdout) != 0)
+		    wall_ms(), k) < 0 || fflush(stdout) != 0)
 			return 1;
 	}
 	return 0;
