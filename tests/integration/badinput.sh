@@ -8,7 +8,7 @@
 # page escapes what it shows; argv runs without a shell; the state stays
 # owner-only.  (errors.sh has the basic refusals; this is the rest.)
 . "$(dirname "$0")/lib.sh"
-h=$top_srcdir/tests/handlers
+h=$LJ_HANDLERS
 lj_write_config
 # Every handler job below is submitted at once and runs side by side.
 lj_config_set max_running 16
@@ -41,7 +41,7 @@ mkdir -p "$T"
 
 # The jobs in the store (as the user the programs run as: never leave it a root-owned WAL file).
 jobs_count() {
-	lj_as "$top_builddir/longjob" list 1000000 | grep -c '^[0-9a-f]\{32\}  '
+	lj_as "$LJ_APP/longjob" list 1000000 | grep -c '^[0-9a-f]\{32\}  '
 }
 # Files and directories in the spool.
 spool_count() {

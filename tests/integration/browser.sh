@@ -46,7 +46,7 @@ lj_write_config
 lj_config_set stream_max_s 4
 lj_config_set retry_ms 500
 lj_config_set max_running 2
-lj_add_type ticker "{ \"argv\": [\"$top_srcdir/tests/handlers/ticker\", \"8\"] }"
+lj_add_type ticker "{ \"argv\": [\"$LJ_HANDLERS/ticker\", \"8\"] }"
 lj_start
 
 artifacts=$top_builddir/tests/artifacts/browser

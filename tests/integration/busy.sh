@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 lj_write_config
 lj_config_set max_running 1
-lj_add_type ticker "{ \"argv\": [\"$top_srcdir/tests/handlers/ticker\", \"5\"] }"
+lj_add_type ticker "{ \"argv\": [\"$LJ_HANDLERS/ticker\", \"5\"] }"
 lj_start
 db=$LJ_STATE/longjob.db
 [ -f "$db" ] || lj_die "no database at $db"

@@ -7,8 +7,8 @@
 lj_test_handlers
 lj_write_config
 lj_config_set max_running 1
-lj_add_type long "{ \"argv\": [\"$top_srcdir/tests/handlers/slow\", \"30\"] }"
-lj_add_type stubborn "{ \"argv\": [\"$top_srcdir/tests/handlers/stubborn\"] }"
+lj_add_type long "{ \"argv\": [\"$LJ_HANDLERS/slow\", \"30\"] }"
+lj_add_type stubborn "{ \"argv\": [\"$LJ_HANDLERS/stubborn\"] }"
 lj_start
 C=$LJ_URL/longjob/submit
 

@@ -3,7 +3,7 @@
 # No web server involved: it works on the same config and store.
 . "$(dirname "$0")/lib.sh"
 lj_test_handlers
-lj_add_type lasting "{ \"argv\": [\"$top_srcdir/tests/handlers/quiet\", \"30\"] }"
+lj_add_type lasting "{ \"argv\": [\"$LJ_HANDLERS/quiet\", \"30\"] }"
 LJ=$LJ_BIN/longjob
 
 out=$("$LJ" submit render seconds=1 width=24 height=24 --watch)

@@ -11,8 +11,8 @@ lj_test_handlers
 lj_write_config
 lj_config_set heartbeat_s 1
 lj_config_set debug true
-lj_add_type quiet "{ \"argv\": [\"$top_srcdir/tests/handlers/quiet\", \"10\"] }"
-lj_add_type quieter "{ \"argv\": [\"$top_srcdir/tests/handlers/quiet\", \"25\"] }"
+lj_add_type quiet "{ \"argv\": [\"$LJ_HANDLERS/quiet\", \"10\"] }"
+lj_add_type quieter "{ \"argv\": [\"$LJ_HANDLERS/quiet\", \"25\"] }"
 lj_start
 
 # Open progress requests: each progress process's sockets but its listening

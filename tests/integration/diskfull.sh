@@ -12,7 +12,7 @@ mount -t tmpfs -o size=16m,mode=0755 tmpfs "$LJ_TMP/var" 2>"$LJ_TMP/mount.err" |
 LJ_ON_EXIT='umount -l "$LJ_TMP/var"'
 mkdir -p "$LJ_STATE"
 lj_test_handlers
-lj_add_type writer "{ \"argv\": [\"$top_srcdir/tests/handlers/writer\", \"60\"] }"
+lj_add_type writer "{ \"argv\": [\"$LJ_HANDLERS/writer\", \"60\"] }"
 lj_start
 S=$LJ_URL/longjob/submit
 db=$LJ_STATE/longjob.db

@@ -5,7 +5,7 @@
 # its timeout fails as "timed out".
 . "$(dirname "$0")/lib.sh"
 lj_test_handlers
-lj_add_type sleepy "{ \"argv\": [\"$top_srcdir/tests/handlers/quiet\", \"30\"], \"timeout_s\": 1 }"
+lj_add_type sleepy "{ \"argv\": [\"$LJ_HANDLERS/quiet\", \"30\"], \"timeout_s\": 1 }"
 lj_start
 
 id=$(lj_submit fail)

@@ -18,9 +18,9 @@
 lj_test_handlers
 lj_write_config
 lj_config_set max_running 4
-lj_add_type long "{ \"argv\": [\"$top_srcdir/tests/handlers/slow\", \"30\"] }"
-lj_add_type twelve "{ \"argv\": [\"$top_srcdir/tests/handlers/slow\", \"12\"] }"
-lj_add_type ticker "{ \"argv\": [\"$top_srcdir/tests/handlers/ticker\", \"5\"] }"
+lj_add_type long "{ \"argv\": [\"$LJ_HANDLERS/slow\", \"30\"] }"
+lj_add_type twelve "{ \"argv\": [\"$LJ_HANDLERS/slow\", \"12\"] }"
+lj_add_type ticker "{ \"argv\": [\"$LJ_HANDLERS/ticker\", \"5\"] }"
 lj_start
 P=$LJ_URL/longjob/progress
 
@@ -128,7 +128,7 @@ for i in $(seq 60); do
 		# Nobody restarts a program Apache only connects to: its supervisor would.
 		if [ "$LJ_FRONTEND" = apache-proxy-fcgi ]; then
 			setpriv --reuid="$LJ_AS" --regid="$LJ_AS" --init-groups -- \
-				"$top_builddir/cgi-bin/progress" --listen "$LJ_RUN/progress.sock" \
+				"$LJ_BIN/cgi-bin/progress" --listen "$LJ_RUN/progress.sock" \
 				>>"$LJ_RUN/backends.log" 2>&1 &
 			LJ_BACKENDS="$LJ_BACKENDS $!"
 		fi

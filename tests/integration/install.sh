@@ -24,6 +24,22 @@ lj_check $? "DESTDIR is honoured"
 LONGJOB_CONFIG=$prefix/etc/longjob/longjob.json "$prefix/bin/longjob" check-config >/dev/null
 lj_check $? "the installed config is valid"
 
+# The examples in the repository carry the paths of a default install, and
+# the installed copies carry this install's paths, and only those (outside
+# the comments, which say what the defaults are).
+ex=$prefix/share/longjob/examples
+for f in lighttpd.conf.example lighttpd-cgi.conf.example apache.conf.example htaccess.example; do
+	! grep -v '^[[:space:]]*#' "$ex/$f" | grep -q /usr/local &&
+		grep -q "$prefix/etc/longjob/longjob.json" "$ex/$f"
+	lj_check $? "the installed $f has this install's paths"
+done
+(cd "$LJ_TMP/build" && make -s install-data-local prefix=/usr/local DESTDIR="$LJ_TMP/default") \
+	>/dev/null 2>&1
+for f in lighttpd.conf.example lighttpd-cgi.conf.example apache.conf.example htaccess.example; do
+	cmp -s "$top_srcdir/$f" "$LJ_TMP/default/usr/local/share/longjob/examples/$f"
+	lj_check $? "$f in the repository is what a default install writes"
+done
+
 # The installed example as it is, but for its port.
 installed_conf() {
 	sed "s|^server.port .*|server.port = $LJ_PORT|" \

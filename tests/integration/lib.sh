@@ -41,11 +41,19 @@ export LONGJOB_CONFIG=$LJ_CONFIG
 export ASAN_OPTIONS="log_path=$LJ_TMP/san/sanitizer:detect_leaks=1"
 export UBSAN_OPTIONS="log_path=$LJ_TMP/san/sanitizer:print_stacktrace=1:halt_on_error=1"
 
-# Where the programs are started from (the web server config, the job config
-# and the tests all take them from here): the build tree or, under
-# LJ_VALGRIND=1, wrappers of the same names that run them under memcheck
-# (written below, once the cleanup trap is set).
-LJ_BIN=$top_builddir
+# What another user must read (the web server's user, the shared-hosting
+# user) cannot stay in the build tree: a clone in root's home (mode 700) is
+# closed to them.  So each test copies the programs, the pages and the test
+# handlers into its own world-readable directory, LJ_APP, and runs them from
+# there: the web server config, the job config and the tests all take them
+# from LJ_BIN (the programs), LJ_WWW (the pages) and LJ_HANDLERS.  Under
+# LJ_VALGRIND=1, LJ_BIN holds wrappers of the same names that run the copies
+# under memcheck (written below, once the cleanup trap is set).
+LJ_APP=$LJ_TMP/app
+LJ_BIN=$LJ_APP
+LJ_WWW=$LJ_APP/html
+LJ_HANDLERS=$LJ_APP/handlers
+LJ_PROGRAMS="longjob longjob-worker cgi-bin/submit cgi-bin/progress cgi-bin/result"
 LJ_VALGRIND=${LJ_VALGRIND:-}
 
 # What differs between the setups: where the app is mounted, who runs the
@@ -84,10 +92,10 @@ lj_skip() {
 }
 
 # Stops the test as failed.
+# The cleanup (lj_cleanup) then prints the tail of every server log.
 lj_die() {
 	echo "FATAL: $*" >&2
 	echo "not ok - $*"
-	[ -f "$LJ_RUN/lighttpd-error.log" ] && sed 's/^/# lighttpd: /' "$LJ_RUN/lighttpd-error.log" | tail -30
 	exit 1
 }
 
@@ -180,15 +188,32 @@ lj_cleanup() {
 trap lj_cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Copies what the web server's user runs and reads into LJ_APP (see above):
+# the programs, the demo handlers that were built, the pages, the test handlers.
+lj_stage() {
+	local p
+	mkdir -p "$LJ_APP/cgi-bin" "$LJ_APP/jobs"
+	for p in $LJ_PROGRAMS; do
+		[ -x "$top_builddir/$p" ] || lj_die "$top_builddir/$p is missing (run make first)"
+		cp "$top_builddir/$p" "$LJ_APP/$p" || lj_die "cannot copy $p into $LJ_APP"
+	done
+	for p in "$top_builddir"/jobs/*; do
+		[ -f "$p" ] && [ -x "$p" ] && cp "$p" "$LJ_APP/jobs/"
+	done
+	cp -R "$top_srcdir/html" "$LJ_WWW" && cp -R "$top_srcdir/tests/handlers" "$LJ_HANDLERS" ||
+		lj_die "cannot copy the pages and test handlers into $LJ_APP"
+	chmod -R a+rX,go-w "$LJ_APP"
+}
+lj_stage
+
 # LJ_VALGRIND=1: the memcheck wrappers (see LJ_BIN above); the reports go to $LJ_TMP/vg.
 if [ -n "$LJ_VALGRIND" ]; then
 	command -v valgrind >/dev/null || lj_skip "valgrind is not installed (apt-get install valgrind)"
 	LJ_BIN=$LJ_TMP/vgbin
 	mkdir -p "$LJ_TMP/vg"
 	chmod 1777 "$LJ_TMP/vg"
-	for p in longjob longjob-worker cgi-bin/submit cgi-bin/progress cgi-bin/result \
-		jobs/render jobs/import; do
-		sh "$top_srcdir/tests/memcheck" --wrap "$LJ_TMP/vg" "$top_builddir/$p" "$LJ_BIN/$p" ||
+	for p in $LJ_PROGRAMS $(cd "$LJ_APP" && ls jobs/*); do
+		sh "$top_srcdir/tests/memcheck" --wrap "$LJ_TMP/vg" "$LJ_APP/$p" "$LJ_BIN/$p" ||
 			lj_die "cannot write the memcheck wrapper of $p"
 	done
 fi
@@ -228,16 +253,15 @@ lj_free_port() {
 
 # Writes the lighttpd config from the shipped example, replacing only its variables and port.
 lj_write_lighttpd_conf() {
-	local example=$top_builddir/lighttpd.conf.example
-	[ "$LJ_FRONTEND" = lighttpd-cgi ] && example=$top_builddir/lighttpd-cgi.conf.example
-	[ -f "$example" ] || lj_die "$example is missing (run make first)"
-	sed -e "s|^var.longjob_www .*|var.longjob_www    = \"$top_srcdir/html\"|" \
+	local example=$top_srcdir/lighttpd.conf.example
+	[ "$LJ_FRONTEND" = lighttpd-cgi ] && example=$top_srcdir/lighttpd-cgi.conf.example
+	sed -e "s|^var.longjob_www .*|var.longjob_www    = \"$LJ_WWW\"|" \
 	    -e "s|^var.longjob_cgibin .*|var.longjob_cgibin = \"$LJ_BIN/cgi-bin\"|" \
 	    -e "s|^var.longjob_config .*|var.longjob_config = \"$LJ_CONFIG\"|" \
 	    -e "s|^var.longjob_run .*|var.longjob_run    = \"$LJ_RUN\"|" \
 	    -e "s|^server.port .*|server.port          = $LJ_PORT|" \
 	    "$example" >"$LJ_TMP/lighttpd.conf"
-	for v in "$top_srcdir/html" "$LJ_BIN/cgi-bin" "$LJ_CONFIG" "$LJ_RUN" "= $LJ_PORT"; do
+	for v in "$LJ_WWW" "$LJ_BIN/cgi-bin" "$LJ_CONFIG" "$LJ_RUN" "= $LJ_PORT"; do
 		grep -qF -- "$v" "$LJ_TMP/lighttpd.conf" ||
 			lj_die "the example $example no longer has the variable for $v"
 	done
@@ -267,17 +291,16 @@ lj_wait_up() {
 # modules; a host that compresses event streams, which longjob must defeat)
 # that includes the shipped apache.conf.example with only its variables set.
 lj_write_apache_conf() {
-	local m=/usr/lib/apache2/modules example=$top_builddir/apache.conf.example
+	local m=/usr/lib/apache2/modules example=$top_srcdir/apache.conf.example
 	local site=${LJ_APACHE_SITE:-$LJ_TMP/apache-longjob.conf}
 	if [ -z "${LJ_APACHE_SITE:-}" ]; then
-		[ -f "$example" ] || lj_die "$example is missing (run make first)"
 		sed -e "s|^Define longjob_prefix .*|Define longjob_prefix \"$LJ_PREFIX\"|" \
-	    -e "s|^Define longjob_www .*|Define longjob_www    \"$top_srcdir/html\"|" \
+	    -e "s|^Define longjob_www .*|Define longjob_www    \"$LJ_WWW\"|" \
 	    -e "s|^Define longjob_cgibin .*|Define longjob_cgibin \"$LJ_BIN/cgi-bin\"|" \
 	    -e "s|^Define longjob_config .*|Define longjob_config \"$LJ_CONFIG\"|" \
 	    -e "s|^Define longjob_run .*|Define longjob_run    \"$LJ_RUN\"|" \
 	    "$example" >"$LJ_TMP/apache-longjob.conf"
-		for v in "$top_srcdir/html" "$LJ_BIN/cgi-bin" "$LJ_CONFIG" "\"$LJ_RUN\"" "\"$LJ_PREFIX\""; do
+		for v in "$LJ_WWW" "$LJ_BIN/cgi-bin" "$LJ_CONFIG" "\"$LJ_RUN\"" "\"$LJ_PREFIX\""; do
 			grep -qF -- "$v" "$LJ_TMP/apache-longjob.conf" ||
 				lj_die "the example $example no longer has the variable for $v"
 		done
@@ -376,14 +399,24 @@ lj_server_start() {
 	esac
 }
 
-# Under memcheck, a program takes seconds to start: one request to each
-# FastCGI program first, so that no test's first request (the submit answer
-# that must come "at once") measures valgrind's start-up.
-lj_warm_up() {
-	local p
-	[ -n "$LJ_VALGRIND" ] || return 0
+# The first requests: the page and each of the three programs must answer
+# as themselves (the programs with their own JSON error for an unknown job).
+# A server that cannot serve (a program it cannot run, a directory its user
+# cannot read) stops the test here, with its error log, instead of failing
+# every check one timeout at a time.  Under memcheck a program takes seconds
+# to start: this also keeps valgrind's start-up out of every test's first
+# measured request.
+lj_first_requests() {
+	local p code wait=20
+	[ -n "$LJ_VALGRIND" ] && wait=60
+	code=$(lj_status "$LJ_URL/" -m $wait)
+	[ "$code" = 200 ] ||
+		lj_die "the server cannot serve ($LJ_FRONTEND): GET $LJ_URL/ answered $code, not 200"
 	for p in submit progress result; do
-		lj_status "$LJ_URL/longjob/$p/00000000000000000000000000000000" -m 60 >/dev/null
+		code=$(curl -s -m $wait -o "$LJ_TMP/first.out" -w '%{http_code}' -H 'Accept: application/json' \
+			"$LJ_URL/longjob/$p/00000000000000000000000000000000")
+		grep -q '^{.*"error"' "$LJ_TMP/first.out" || lj_die "the server cannot run $p" \
+			"($LJ_FRONTEND): GET $LJ_URL/longjob/$p/<id> answered $code: $(head -c 300 "$LJ_TMP/first.out")"
 	done
 }
 
@@ -395,7 +428,7 @@ lj_launch() {
 		if lj_server_start; then
 			LJ_ROOT=http://127.0.0.1:$LJ_PORT
 			LJ_URL=$LJ_ROOT$LJ_PREFIX
-			lj_warm_up
+			lj_first_requests
 			return 0
 		fi
 		lj_stop_server
@@ -416,7 +449,7 @@ lj_start() {
 		# The programs run as $LJ_AS: the state is theirs, and so is the database
 		# (created now, so that the tests' own longjob commands, as root, find it).
 		chown -R "$LJ_AS" "$LJ_TMP/var" "$LJ_RUN"
-		lj_as "$top_builddir/longjob" list >/dev/null ||
+		lj_as "$LJ_APP/longjob" list >/dev/null ||
 			lj_die "cannot create the database as $LJ_AS"
 	fi
 	lj_launch
@@ -491,7 +524,7 @@ lj_add_type() {
 
 # lj_test_handlers: the job types backed by tests/handlers.
 lj_test_handlers() {
-	local h=$top_srcdir/tests/handlers
+	local h=$LJ_HANDLERS
 	lj_add_type fail "{ \"argv\": [\"$h/fail\"] }"
 	lj_add_type chatty "{ \"argv\": [\"$h/chatty\"] }"
 	lj_add_type slow "{ \"argv\": [\"$h/slow\", \"3\"], \"steps\": [\"only\"] }"

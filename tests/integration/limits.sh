@@ -7,7 +7,7 @@
 lj_test_handlers
 lj_write_config
 lj_config_set stream_max_s 2
-lj_add_type long "{ \"argv\": [\"$top_srcdir/tests/handlers/slow\", \"6\"] }"
+lj_add_type long "{ \"argv\": [\"$LJ_HANDLERS/slow\", \"6\"] }"
 lj_config_set result_wait_s 1
 lj_start
 

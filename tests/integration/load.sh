@@ -8,8 +8,8 @@
 lj_test_handlers
 lj_write_config
 lj_config_set max_running 3
-lj_add_type stamp "{ \"argv\": [\"$top_srcdir/tests/handlers/stamp\", \"$LJ_TMP/ledger\"] }"
-lj_add_type long "{ \"argv\": [\"$top_srcdir/tests/handlers/slow\", \"30\"] }"
+lj_add_type stamp "{ \"argv\": [\"$LJ_HANDLERS/stamp\", \"$LJ_TMP/ledger\"] }"
+lj_add_type long "{ \"argv\": [\"$LJ_HANDLERS/slow\", \"30\"] }"
 lj_start
 S=$LJ_URL/longjob/submit
 db=$LJ_STATE/longjob.db

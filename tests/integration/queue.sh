@@ -5,7 +5,7 @@
 lj_test_handlers
 lj_write_config
 lj_config_set max_running 1
-lj_add_type quick "{ \"argv\": [\"$top_srcdir/tests/handlers/slow\", \"1\"] }"
+lj_add_type quick "{ \"argv\": [\"$LJ_HANDLERS/slow\", \"1\"] }"
 lj_start
 
 ids=

@@ -4,7 +4,7 @@
 # resumed with Last-Event-ID after each break, loses and repeats nothing.
 . "$(dirname "$0")/lib.sh"
 lj_test_handlers
-lj_add_type long "{ \"argv\": [\"$top_srcdir/tests/handlers/slow\", \"6\"] }"
+lj_add_type long "{ \"argv\": [\"$LJ_HANDLERS/slow\", \"6\"] }"
 lj_start
 
 # Waits (bounded) until the app answers again after a reload.

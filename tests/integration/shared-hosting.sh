@@ -6,16 +6,22 @@
 # database outside it, make install-htaccess.  Then a job runs end to end
 # through the host's Apache, the .htaccess files are not served, and a state
 # directory placed below the web root refuses every request.
+#
+# The user builds from a source tree of their own, as they would from a
+# download (make distdir): the tree this suite runs from may be closed to
+# them (a clone in root's home, mode 700).
 LJ_FRONTEND=apache-cgi
 . "$(dirname "$0")/lib.sh"
 command -v apache2 >/dev/null || lj_skip "Apache is not installed (apt-get install apache2)"
 home=$LJ_TMP/home/alice
 pub=$home/public_html
 mkdir -p "$home/build" "$pub"
+(cd "$top_builddir" && make -s distdir distdir="$home/src") >"$LJ_TMP/distdir.log" 2>&1 ||
+	lj_die "make distdir failed: $(tail -5 "$LJ_TMP/distdir.log")"
 chown -R "$LJ_AS" "$home"
 
 # The user's install, exactly as the README gives it.
-lj_as sh -c "cd '$home/build' && '$top_srcdir/configure' -q --prefix='$home/longjob' &&
+lj_as sh -c "cd '$home/build' && '$home/src/configure' -q --prefix='$home/longjob' &&
 	make -s -j2 && make -s install wwwdir='$pub/jobs' cgibindir='$pub/jobs/longjob' \
 	urlprefix=/~alice/jobs && make -s install-htaccess cgibindir='$pub/jobs/longjob'" \
 	>"$LJ_TMP/install.log" 2>&1

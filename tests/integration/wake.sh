@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 lj_write_config
 lj_config_set poll_ms 5000
-lj_add_type ticker "{ \"argv\": [\"$top_srcdir/tests/handlers/ticker\", \"3\"] }"
+lj_add_type ticker "{ \"argv\": [\"$LJ_HANDLERS/ticker\", \"3\"] }"
 lj_start
 
 id=$(lj_submit ticker)
