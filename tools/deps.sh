@@ -1,19 +1,33 @@
 #!/bin/sh
-# deps.sh: installs the Debian packages longjob needs to build, test and run
-# its demo, if any is missing.  Needs root (or sudo) only when it installs.
-# clang and libclang-rt-14-dev (libFuzzer) are for the fuzz targets only.
+# deps.sh demo|test: installs the Debian packages that are missing, for the
+# demo (run-demo: build longjob and serve it with lighttpd and SQLite) or for
+# the whole test suite (run-tests: also Apache, the sanitizer, valgrind,
+# fuzzing and browser tooling, and the interpreters of the README's example
+# handlers).  Needs root (or sudo) only when it installs.
 #
 # The package scripts would start a system-wide lighttpd and Apache on port 80 on
 # install; a temporary policy-rc.d stops that (the demo and the tests start
 # their own lighttpd on 127.0.0.1 with their own config).
 set -eu
 
-# chromium, nodejs and npm: the browser test (tests/integration/browser.sh)
-# drives Debian's chromium with playwright-core, which npm installs from
-# tests/browser/package-lock.json; no browser is downloaded.
-PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev libjson-c-dev
-libsqlite3-dev libpng-dev lighttpd apache2 libapache2-mod-fcgid sqlite3 curl
-ca-certificates clang libclang-rt-14-dev valgrind chromium nodejs npm"
+# The demo: a compiler, autotools, the three libraries and libpng (the
+# render demo), lighttpd, and sqlite3 to look into the store.
+DEMO="build-essential autoconf automake pkg-config libfcgi-dev libjson-c-dev
+libsqlite3-dev libpng-dev lighttpd sqlite3"
+# The tests, besides: Apache with mod_fcgid (three of the five setups); curl
+# (the tests' HTTP client); clang and libclang-rt-14-dev (libFuzzer, the
+# fuzz targets); valgrind (make check-valgrind); chromium, nodejs and npm
+# (the browser test drives Debian's chromium with playwright-core, which npm
+# installs from tests/browser/package-lock.json; no browser is downloaded);
+# python3 and php-cli (the README's example handlers run as job types).
+TEST="$DEMO apache2 libapache2-mod-fcgid curl ca-certificates clang libclang-rt-14-dev
+valgrind chromium nodejs npm python3 php-cli"
+
+case ${1:-} in
+demo) PACKAGES=$DEMO ;;
+test) PACKAGES=$TEST ;;
+*) echo "usage: tools/deps.sh demo|test" >&2; exit 2 ;;
+esac
 
 # node and npm may come from elsewhere (NodeSource's nodejs bundles npm, and
 # Debian's npm would not install beside it): there, the command suffices.
