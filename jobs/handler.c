@@ -150,15 +150,14 @@ handler_parse(const char *text, size_t len)
 	return job;
 }
 
-/* Makes stdout line-buffered and reads the job from stdin, once. */
-void
-handler_init(void)
+/* Reads the job from stdin, once. */
+static void
+handler_load(void)
 {
 	struct json_object *fields;
 	size_t len;
 	char *text;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (handler_job != NULL)
 		return;
 	text = handler_read_stdin(&len);
@@ -170,6 +169,14 @@ handler_init(void)
 			handler_fail_input("\"fields\" is not a JSON object");
 		handler_fields = fields;	/* borrowed from the job */
 	}
+}
+
+/* Makes stdout line-buffered (before any output) and reads the job. */
+void
+handler_init(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	handler_load();
 }
 
 /* Flushes stdout and frees the job; 0, or HANDLER_EXIT_FAILED. */
@@ -204,8 +211,7 @@ handler_member(struct json_object *obj, const char *key)
 static struct json_object *
 handler_field(const char *name)
 {
-	if (handler_job == NULL)
-		handler_init();
+	handler_load();
 	return handler_member(handler_fields, name);
 }
 
@@ -278,8 +284,7 @@ handler_upload(const char *name, const char *key)
 {
 	struct json_object *v;
 
-	if (handler_job == NULL)
-		handler_init();
+	handler_load();
 	v = handler_member(handler_member(handler_member(handler_job, "files"),
 	    name), key);
 	if (v == NULL || !json_object_is_type(v, json_type_string) ||

@@ -53,7 +53,7 @@
 
 struct json_object;
 
-/* Makes stdout line-buffered and reads the job from stdin (empty: no fields). */
+/* First thing: makes stdout line-buffered, reads the job (empty stdin: no fields). */
 void handler_init(void);
 /* Flushes stdout and frees the job: the exit status for main to return. */
 int handler_end(void);
@@ -73,7 +73,7 @@ void handler_progress(double pct, const char *fmt, ...) HANDLER_PRINTF(2, 3);
 void handler_step(const char *id, const char *label);
 /* A log line: line breaks become spaces; never read as a protocol line. */
 void handler_log(const char *fmt, ...) HANDLER_PRINTF(1, 2);
-/* "file <name> [type]": names a file made in the working directory. */
+/* "file <name> [type]": a file made in the working directory; type NULL: by its name. */
 void handler_file(const char *name, const char *content_type);
 /* The URL a file named with handler_file is served at (the caller frees it). */
 char *handler_file_url(const char *name);
