@@ -10,7 +10,8 @@
  *
  * and, when the file is complete, "file image.png image/png" and a result
  * line with the image's URL.  It is also a small example of a job handler
- * written in C; see DESIGN.md, "Job handlers", for the protocol.
+ * written in C with the kit (handler.h); see README.md, "Writing a job
+ * handler", for the protocol.
  *
  * stdin is the job as JSON; the fields it reads (all optional):
  *     seconds  0..3600 (60)   pace the render to take about this long;
@@ -24,13 +25,12 @@
  * cancelled or failed render never leaves a truncated image.png behind;
  * SIGTERM (cancel) removes the partial file and dies as usual.
  *
- * Build: cc -o render render.c $(pkg-config --cflags --libs libpng json-c) -lm
+ * Build: cc -o render render.c handler.c \
+ *            $(pkg-config --cflags --libs libpng json-c) -lm
  */
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,12 +40,10 @@
 #include <json.h>
 #include <png.h>
 
-#define STDIN_MAX (1024 * 1024)	/* the job description is small; refuse more */
+#include "handler.h"
+
 #define PART_NAME "image.png.part"
 #define FINAL_NAME "image.png"
-
-#define EXIT_FAILED 1		/* the render itself failed */
-#define EXIT_USAGE 2		/* bad input: the job description or a field */
 
 /* What to draw and how long to take. */
 struct params {
@@ -78,19 +76,6 @@ static const struct stop palette[] = {
 };
 #define NSTOPS (sizeof palette / sizeof palette[0])
 
-/* Prints a message for the person who submitted the job; exits with status. */
-static void __attribute__((noreturn, format(printf, 2, 3)))
-die(int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(status);
-}
-
 /* SIGTERM/SIGINT: remove the partial image, then die of the signal. */
 static void
 on_signal(int sig)
@@ -100,106 +85,14 @@ on_signal(int sig)
 	raise(sig);
 }
 
-/* Reads all of stdin (at most STDIN_MAX bytes) into a NUL-terminated string. */
-static char *
-read_stdin(void)
-{
-	size_t len = 0, n;
-	char *text;
-
-	text = malloc(STDIN_MAX + 1);
-	if (text == NULL)
-		die(EXIT_FAILED, "out of memory");
-	while ((n = fread(text + len, 1, STDIN_MAX + 1 - len, stdin)) > 0) {
-		len += n;
-		if (len > STDIN_MAX)
-			die(EXIT_USAGE, "job description on stdin is over %d bytes",
-			    STDIN_MAX);
-	}
-	if (ferror(stdin))
-		die(EXIT_FAILED, "reading stdin: %s", strerror(errno));
-	text[len] = '\0';
-	return text;
-}
-
-/* Parses s as a whole decimal integer; 0 and *out set, or -1. */
-static int
-parse_integer(const char *s, long long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoll(s, &end, 10);
-	if (end == s || errno != 0)
-		return -1;
-	while (*end == ' ' || *end == '\t')
-		end++;
-	return *end == '\0' ? 0 : -1;
-}
-
-/* Integer value of a field (number or numeric string), bounds checked. */
-static int
-field_int(struct json_object *fields, const char *name, int def, int min,
-    int max)
-{
-	struct json_object *v;
-	long long n;
-	double d;
-
-	if (fields == NULL || !json_object_object_get_ex(fields, name, &v) ||
-	    v == NULL)
-		return def;
-	switch (json_object_get_type(v)) {
-	case json_type_int:
-		n = json_object_get_int64(v);
-		break;
-	case json_type_double:
-		d = json_object_get_double(v);
-		if (d != floor(d) || d < (double)INT_MIN || d > (double)INT_MAX)
-			die(EXIT_USAGE, "field %s: %g is not a whole number", name, d);
-		n = (long long)d;
-		break;
-	case json_type_string:
-		if (parse_integer(json_object_get_string(v), &n) == -1)
-			die(EXIT_USAGE, "field %s: \"%s\" is not a whole number",
-			    name, json_object_get_string(v));
-		break;
-	default:
-		die(EXIT_USAGE, "field %s: expected a number", name);
-	}
-	if (n < min || n > max)
-		die(EXIT_USAGE, "field %s: %lld is out of range (%d to %d)",
-		    name, n, min, max);
-	return (int)n;
-}
-
-/* Reads the job from stdin; empty stdin means every field takes its default. */
+/* Reads the job's fields; a bad value ends the job (exit status 2). */
 static void
 read_params(struct params *p)
 {
-	struct json_object *job, *fields = NULL;
-	enum json_tokener_error jerr;
-	char *text;
-
-	text = read_stdin();
-	if (text[strspn(text, " \t\r\n")] == '\0')
-		job = json_object_new_object();
-	else {
-		job = json_tokener_parse_verbose(text, &jerr);
-		if (job == NULL)
-			die(EXIT_USAGE, "job description on stdin is not JSON: %s",
-			    json_tokener_error_desc(jerr));
-	}
-	if (!json_object_is_type(job, json_type_object))
-		die(EXIT_USAGE, "job description on stdin is not a JSON object");
-	if (json_object_object_get_ex(job, "fields", &fields) && fields != NULL &&
-	    !json_object_is_type(fields, json_type_object))
-		die(EXIT_USAGE, "\"fields\" is not a JSON object");
-	p->seconds = field_int(fields, "seconds", 60, 0, 3600);
-	p->width = field_int(fields, "width", 640, 16, 4096);
-	p->height = field_int(fields, "height", 480, 16, 4096);
-	json_object_put(job);
-	free(text);
+	handler_init();
+	p->seconds = handler_field_int("seconds", 60, 0, 3600);
+	p->width = handler_field_int("width", 640, 16, 4096);
+	p->height = handler_field_int("height", 480, 16, 4096);
 }
 
 /* Frames the picture: spirals in the seahorse valley, 0.012 wide. */
@@ -376,8 +269,8 @@ write_png(const struct params *p, FILE *fp, png_bytep row)
 	for (y = 0; y < p->height; y++) {
 		render_row(&v, p->width, y, row);
 		png_write_row(png, row);
-		printf("progress %d rendering row %d of %d\n",
-		    (int)((y + 1) * 100LL / p->height), y + 1, p->height);
+		handler_progress((int)((y + 1) * 100LL / p->height),
+		    "rendering row %d of %d", y + 1, p->height);
 		if (p->seconds > 0)
 			sleep_until(&start, (double)p->seconds * (y + 1) / p->height);
 	}
@@ -394,12 +287,10 @@ render_file(const struct params *p)
 	FILE *fp;
 	int rc;
 
-	row = malloc((size_t)p->width * 3);
-	if (row == NULL)
-		die(EXIT_FAILED, "out of memory");
+	row = handler_calloc((size_t)p->width, 3);
 	fp = fopen(PART_NAME, "wb");
 	if (fp == NULL)
-		die(EXIT_FAILED, "creating %s: %s", PART_NAME, strerror(errno));
+		handler_fail("creating %s: %s", PART_NAME, strerror(errno));
 	rc = write_png(p, fp, row);
 	free(row);
 	if (fflush(fp) != 0 || ferror(fp)) {
@@ -426,25 +317,15 @@ render_file(const struct params *p)
 static void
 print_result(const struct params *p)
 {
+	/* Under the worker $LONGJOB_RESULT_URL/image.png, by hand image.png. */
+	char *url = handler_file_url(FINAL_NAME);
 	struct json_object *res;
-	const char *base = getenv("LONGJOB_RESULT_URL");
-	size_t len;
-	char *url;
 
-	len = (base ? strlen(base) : 0) + sizeof "/" FINAL_NAME;
-	url = malloc(len);
-	if (url == NULL)
-		die(EXIT_FAILED, "out of memory");
-	if (base != NULL)	/* run by the worker */
-		snprintf(url, len, "%s/%s", base, FINAL_NAME);
-	else			/* run by hand: relative to the directory */
-		snprintf(url, len, "%s", FINAL_NAME);
 	res = json_object_new_object();
 	json_object_object_add(res, "img", json_object_new_string(url));
 	json_object_object_add(res, "width", json_object_new_int(p->width));
 	json_object_object_add(res, "height", json_object_new_int(p->height));
-	printf("result %s\n", json_object_to_json_string_ext(res,
-	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+	handler_result(res);
 	json_object_put(res);
 	free(url);
 }
@@ -455,17 +336,14 @@ main(void)
 {
 	struct params p;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	read_params(&p);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	printf("progress 0 rendering a %dx%d Mandelbrot image\n", p.width,
+	handler_progress(0, "rendering a %dx%d Mandelbrot image", p.width,
 	    p.height);
 	if (render_file(&p) == -1)
-		return EXIT_FAILED;
-	printf("file %s image/png\n", FINAL_NAME);
+		return HANDLER_EXIT_FAILED;	/* the reason is on stderr */
+	handler_file(FINAL_NAME, "image/png");
 	print_result(&p);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		return EXIT_FAILED;
-	return EXIT_SUCCESS;
+	return handler_end();
 }
