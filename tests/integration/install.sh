@@ -11,7 +11,8 @@ mkdir -p "$LJ_TMP/build"
 lj_check $? "configure --prefix && make && make install"
 for f in bin/longjob libexec/longjob/longjob-worker libexec/longjob/cgi-bin/submit \
 	libexec/longjob/cgi-bin/progress libexec/longjob/cgi-bin/result \
-	libexec/longjob/jobs/render libexec/longjob/jobs/import share/longjob/www/job.html \
+	libexec/longjob/jobs/render libexec/longjob/jobs/import libexec/longjob/jobs/hello \
+	share/longjob/www/job.html \
 	share/longjob/www/longjob.js share/longjob/examples/lighttpd.conf.example \
 	etc/longjob/longjob.json; do
 	[ -e "$prefix/$f" ]

@@ -12,12 +12,8 @@
 # /usr/bin/php) is skipped, saying so; the others still run.
 . "$(dirname "$0")/lib.sh"
 
+# lib.sh stages every built demo handler (and, under LJ_VALGRIND=1, wraps it).
 hello=$LJ_BIN/jobs/hello
-# Under LJ_VALGRIND=1, lib.sh wraps the demo handlers it knows of.
-if [ -n "$LJ_VALGRIND" ] && [ ! -x "$hello" ]; then
-	sh "$top_srcdir/tests/memcheck" --wrap "$LJ_TMP/vg" "$top_builddir/jobs/hello" "$hello" ||
-		lj_die "cannot write the memcheck wrapper of jobs/hello"
-fi
 [ -x "$hello" ] || lj_die "$hello is not built (run make first)"
 
 # extract NAME FENCE OUT: the block fenced FENCE right after the README's
