@@ -23,6 +23,7 @@
 #include "runner.h"
 #include "spawn.h"
 #include "store.h"
+#include "text.h"
 #include "view.h"
 #include "xmem.h"
 
@@ -549,47 +550,24 @@ runner_wait(struct run *r, int *status)
 	}
 }
 
-/* Cleans text for a message: valid UTF-8 only, control characters other than newline and tab replaced. */
-static char *
-runner_clean(const char *s, size_t n)
-{
-	char *out = xmalloc(n + 1);
-	size_t i = 0, o = 0, k, len;
-
-	while (i < n) {
-		unsigned char c = (unsigned char)s[i];
-
-		len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-		for (k = 1; len > 1 && k < len; k++) {
-			if (i + k >= n || ((unsigned char)s[i + k] & 0xc0) != 0x80)
-				len = 0;
-		}
-		if (len == 0 || (len == 1 && c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
-			out[o++] = '?';
-			i++;
-			continue;
-		}
-		memcpy(out + o, s + i, len);
-		o += len;
-		i += len;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* The error message of a failed handler: the tail of its stderr, or how it ended. */
 static char *
 runner_error(struct run *r, int status)
 {
 	const char *tail = r->err_tail.data;
 	size_t n = r->err_tail.len;
+	struct buf b;
 
 	if (r->timed_out)
 		return xasprintf("timed out after %d s", r->type->timeout_s);
 	while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == ' ' || tail[n - 1] == '\r'))
 		n--;
-	if (n > 0)
-		return runner_clean(tail, n);
+	if (n > 0) {
+		/* Lines kept: a stack trace reads as one.  No longer than the tail. */
+		buf_init(&b, 0);
+		text_clean(&b, tail, n, n, TEXT_TAB | TEXT_NEWLINE);
+		return buf_take(&b);
+	}
 	if (WIFSIGNALED(status))
 		return xasprintf("killed by signal %d (%s)", WTERMSIG(status),
 		    strsignal(WTERMSIG(status)));
