@@ -36,6 +36,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "text.h"
 #include "xmem.h"
 
 #ifndef LOCALSTATEDIR
@@ -268,30 +269,6 @@ conf_error(struct conf_ctx *ctx, const char *path, const char *fmt, ...)
 	free(msg);
 }
 
-/* Length of the longest prefix of s, at most max bytes, of whole characters. */
-static size_t
-conf_utf8_cut(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return max;
-}
-
-/* Number of UTF-8 characters in s (the tokener has checked it is UTF-8). */
-static long long
-conf_utf8_len(const char *s)
-{
-	long long n = 0;
-
-	for (; *s != '\0'; s++) {
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	}
-	return n;
-}
-
 /* The value as short JSON text for a message, kept in ctx->got. */
 static const char *
 conf_got(struct conf_ctx *ctx, struct json_object *v)
@@ -311,7 +288,7 @@ conf_got(struct conf_ctx *ctx, struct json_object *v)
 		memcpy(ctx->got, s, len + 1);
 		return ctx->got;
 	}
-	len = conf_utf8_cut(s, len, max);
+	len = text_cut(s, len, max);
 	memcpy(ctx->got, s, len);
 	memcpy(ctx->got + len, "...", 4);
 	return ctx->got;
@@ -322,21 +299,14 @@ static char *
 conf_join(const char *parent, const char *key)
 {
 	struct buf b;
-	size_t len = strlen(key), i;
+	size_t len = strlen(key);
 
 	buf_init(&b, 0);
 	if (*parent != '\0')
 		buf_addf(&b, "%s.", parent);
 	if (len == 0)
 		buf_adds(&b, "\"\"");
-	len = conf_utf8_cut(key, len, CONF_MAX_NAME);
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f)
-			buf_add(&b, "?", 1);
-		else
-			buf_add(&b, key + i, 1);
-	}
-	if (key[len] != '\0')
+	if (text_clean(&b, key, len, CONF_MAX_NAME, 0) < len)
 		buf_adds(&b, "...");
 	return buf_take(&b);
 }
@@ -826,7 +796,7 @@ conf_field_check(struct conf_ctx *ctx, const char *path, struct config_field *f)
 	if (f->kind == FIELD_INT)
 		x = strtoll(f->def, NULL, 10);
 	else
-		x = conf_utf8_len(f->def);
+		x = (long long)text_chars(f->def, strlen(f->def));
 	if (x >= f->min && x <= f->max)
 		return;
 	p = conf_join(path, "default");
@@ -1091,17 +1061,18 @@ static void
 conf_syntax_error(struct conf_ctx *ctx, const char *text, size_t off,
     const char *what)
 {
-	size_t i, line = 1, col = 1;
+	size_t i, line = 1, start = 0;
 	char *where;
 
 	for (i = 0; i < off && text[i] != '\0'; i++) {
 		if (text[i] == '\n') {
 			line++;
-			col = 1;
-		} else if (((unsigned char)text[i] & 0xc0) != 0x80)
-			col++;
+			start = i + 1;
+		}
 	}
-	where = xasprintf("line %zu, column %zu", line, col);
+	/* Columns count characters, as an editor does. */
+	where = xasprintf("line %zu, column %zu", line,
+	    text_chars(text + start, i - start) + 1);
 	conf_error(ctx, where, "invalid JSON (%s)", what);
 	free(where);
 }
