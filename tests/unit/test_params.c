@@ -77,6 +77,9 @@ main(void)
 	ok(json != NULL && strstr(json, "\"name\":\"é\"") != NULL,
 	    "a 2-byte character counts as one character");
 	free(json);
+	json = submit(t, NULL, "\xe2\x82\xac\xf0\x9f\x98\x80\xc3\xa9", 10, &cause);
+	ok(json != NULL, "3 characters of 3, 4 and 2 bytes are 3 characters");
+	free(json);
 	json = submit(t, "", NULL, 10, &cause);
 	ok(json != NULL && strstr(json, "\"n\":5") != NULL,
 	    "an empty optional number (a browser's empty input) gets the default");
@@ -86,6 +89,8 @@ main(void)
 	refused(t, "5 ", NULL, 10, "field 'n' must be a whole number");
 	refused(t, "99999999999999999999999", NULL, 10, "field 'n' must be a whole number");
 	refused(t, "5", "abcd", 10, "field 'name' must be 1 to 3 characters long");
+	refused(t, "5", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 10,
+	    "field 'name' must be 1 to 3 characters long");
 	refused(t, "5", "", 10, "field 'name' must be 1 to 3 characters long");
 	refused(t, "5", NULL, 0, "field 'up' (up) is required");
 	refused(t, "5", NULL, 101, "the upload 'up' is larger than 100 bytes");
