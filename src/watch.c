@@ -12,6 +12,7 @@
 
 #include "runner.h"
 #include "store.h"
+#include "text.h"
 #include "view.h"
 #include "watch.h"
 #include "xmem.h"
@@ -75,13 +76,7 @@ watch_columns(FILE *out)
 static void
 watch_fit(char *line, int cols)
 {
-	size_t n = cols > 1 ? (size_t)cols - 1 : 1;
-
-	if (strlen(line) <= n)
-		return;
-	while (n > 0 && ((unsigned char)line[n] & 0xc0) == 0x80)
-		n--;
-	line[n] = '\0';
+	line[text_cut(line, strlen(line), cols > 1 ? (size_t)cols - 1 : 1)] = '\0';
 }
 
 /* Draws the current picture: a bar on a terminal, a line otherwise. */
