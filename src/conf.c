@@ -9,7 +9,7 @@
  * (conf_object) drives loading from a table: it reports unknown keys (with a
  * did-you-mean), applies the defaults, reads the keys in table order (so a
  * key can rely on the ones above it: a type's max_body defaults to the
- * top-level one) and reports missing required keys.  config_describe prints
+ * top-level one) and reports missing required keys.  conf_describe prints
  * the same tables, so the documentation cannot disagree with the loader.
  *
  * A mistake never stops the walk: each is appended to the context, one line
@@ -17,7 +17,7 @@
  * the end if there was any.  So one run of check-config reports them all.
  *
  * json-c references: the tokener returns the root with one reference, which
- * config_parse drops at the end; every value reached from it is borrowed,
+ * conf_parse drops at the end; every value reached from it is borrowed,
  * so every string kept is copied (xstrdup) first.
  */
 #include "config.h"
@@ -1150,7 +1150,7 @@ conf_base_dir(const char *dir)
 
 /* $LONGJOB_CONFIG when set and not empty, else the built-in path. */
 const char *
-config_default_path(void)
+conf_default_path(void)
 {
 	const char *s = getenv("LONGJOB_CONFIG");
 
@@ -1161,7 +1161,7 @@ config_default_path(void)
 
 /* Loads a config from JSON text; relative paths are taken from base_dir. */
 struct config *
-config_parse(const char *json, const char *base_dir, char **cause)
+conf_parse(const char *json, const char *base_dir, char **cause)
 {
 	struct conf_ctx ctx;
 	struct json_object *root;
@@ -1188,7 +1188,7 @@ config_parse(const char *json, const char *base_dir, char **cause)
 	if (ctx.nerrors > CONF_MAX_ERRORS)
 		buf_addf(&ctx.errors, "\n(%d more mistakes not shown)",
 		    ctx.nerrors - CONF_MAX_ERRORS);
-	config_free(c);
+	conf_free(c);
 	if (cause != NULL)
 		*cause = buf_take(&ctx.errors);
 	buf_free(&ctx.errors);
@@ -1231,7 +1231,7 @@ conf_read(const char *path, struct buf *b, char **cause)
 
 /* Loads the config file at path; relative paths are from its directory. */
 struct config *
-config_load(const char *path, char **cause)
+conf_load(const char *path, char **cause)
 {
 	struct config *c;
 	struct buf text;
@@ -1251,7 +1251,7 @@ config_load(const char *path, char **cause)
 		dir[0] = '\0';
 	else
 		slash[slash == dir ? 1 : 0] = '\0';
-	c = config_parse(text.data != NULL ? text.data : "", dir, cause);
+	c = conf_parse(text.data != NULL ? text.data : "", dir, cause);
 	if (c != NULL)
 		c->path = xstrdup(path);
 	free(dir);
@@ -1295,7 +1295,7 @@ conf_free_type(struct config_type *t)
 
 /* Frees a config and everything it owns; NULL is allowed. */
 void
-config_free(struct config *c)
+conf_free(struct config *c)
 {
 	size_t i;
 
@@ -1317,7 +1317,7 @@ config_free(struct config *c)
 
 /* The job type called name, or NULL. */
 const struct config_type *
-config_type_find(const struct config *c, const char *name)
+conf_type_find(const struct config *c, const char *name)
 {
 	size_t i;
 
@@ -1332,7 +1332,7 @@ config_type_find(const struct config *c, const char *name)
 
 /* The form field of t called name, or NULL. */
 const struct config_field *
-config_field_find(const struct config_type *t, const char *name)
+conf_field_find(const struct config_type *t, const char *name)
 {
 	size_t i;
 
@@ -1422,7 +1422,7 @@ conf_describe_table(FILE *f, const char *heading, const struct conf_key *keys,
 
 /* Writes the reference of every key, from the tables, to fp (a FILE *). */
 void
-config_describe(void *fp)
+conf_describe(void *fp)
 {
 	FILE *f = fp;
 

@@ -212,7 +212,7 @@ intake_max_file(const struct config_type *t)
 static int
 intake_file_too_large(const struct config_type *t, const struct form_field *ff)
 {
-	const struct config_field *cf = config_field_find(t, ff->name);
+	const struct config_field *cf = conf_field_find(t, ff->name);
 
 	return ff->path != NULL && cf != NULL && cf->kind == FIELD_FILE &&
 	    (long long)ff->size > cf->max_bytes;
@@ -343,7 +343,7 @@ intake_check_request(struct intake *in, struct http_req *r,
 		return status;
 	if (*path == '/')
 		path++;
-	if (*path == '\0' || (*t = config_type_find(in->cfg, path)) == NULL) {
+	if (*path == '\0' || (*t = conf_type_find(in->cfg, path)) == NULL) {
 		*cause = intake_path_cause(path);
 		return 400;
 	}

@@ -91,7 +91,7 @@ int
 params_text(struct params *p, const char *name, const char *value, size_t len,
     char **cause)
 {
-	const struct config_field *f = config_field_find(p->type, name);
+	const struct config_field *f = conf_field_find(p->type, name);
 
 	if (f == NULL)
 		return 0;
@@ -105,7 +105,7 @@ int
 params_file(struct params *p, const char *name, const char *path,
     const char *filename, const char *ctype, size_t size, char **cause)
 {
-	const struct config_field *f = config_field_find(p->type, name);
+	const struct config_field *f = conf_field_find(p->type, name);
 	struct json_object *o;
 
 	if (f == NULL)

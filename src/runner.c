@@ -648,7 +648,7 @@ runner_announce(struct run *r)
 static int
 runner_setup(struct run *r, const struct job *j, char **cause)
 {
-	r->type = config_type_find(r->cfg, j->type);
+	r->type = conf_type_find(r->cfg, j->type);
 	if (r->type == NULL) {
 		*cause = xasprintf("job type '%s' is no longer configured", j->type);
 		return -1;

@@ -59,13 +59,13 @@ main(void)
 	const struct config_type *t;
 	char *cause = NULL, *json;
 
-	c = config_parse(cfg_json, NULL, &cause);
+	c = conf_parse(cfg_json, NULL, &cause);
 	ok(c != NULL, "test config parses");
 	if (c == NULL) {
 		printf("# %s\n", cause);
 		return tap_done();
 	}
-	t = config_type_find(c, "t");
+	t = conf_type_find(c, "t");
 	json = submit(t, "7", "ab", 10, &cause);
 	is_str(json, "{\"fields\":{\"n\":7,\"name\":\"ab\"},\"files\":{\"up\":"
 	    "{\"path\":\"\\/spool\\/x\\/upload-1\",\"filename\":\"a.csv\","
@@ -94,6 +94,6 @@ main(void)
 	refused(t, "5", "", 10, "field 'name' must be 1 to 3 characters long");
 	refused(t, "5", NULL, 0, "field 'up' (up) is required");
 	refused(t, "5", NULL, 101, "the upload 'up' is larger than 100 bytes");
-	config_free(c);
+	conf_free(c);
 	return tap_done();
 }
