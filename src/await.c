@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "http.h"
 #include "intake.h"
+#include "job.h"
 #include "jobid.h"
 #include "log.h"
 #include "loop.h"

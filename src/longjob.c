@@ -25,6 +25,7 @@
 #include "gc.h"
 #include "instance.h"
 #include "intake.h"
+#include "job.h"
 #include "log.h"
 #include "params.h"
 #include "runner.h"

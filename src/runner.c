@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "job.h"
 #include "log.h"
 #include "loop.h"
 #include "proto.h"

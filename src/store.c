@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "job.h"
 #include "log.h"
 #include "proc.h"
 #include "store.h"
@@ -316,36 +317,6 @@ store_close(struct store *s)
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s);
-}
-
-void
-job_init(struct job *j, double progress_unset)
-{
-	memset(j, 0, sizeof *j);
-	j->progress = progress_unset;
-	j->eta_s = -1;
-}
-
-void
-job_clear(struct job *j)
-{
-	free(j->type);
-	free(j->state);
-	free(j->step);
-	free(j->message);
-	free(j->params);
-	free(j->steps);
-	free(j->result);
-	free(j->error);
-	job_init(j, 0);
-}
-
-void
-job_change_init(struct job_change *c)
-{
-	memset(c, 0, sizeof *c);
-	c->progress = NAN;
-	c->eta_s = NAN;
 }
 
 /* A copy of a text column, or NULL when it is NULL. */

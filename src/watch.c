@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "job.h"
 #include "runner.h"
 #include "store.h"
 #include "text.h"

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "job.h"
 #include "store.h"
 #include "tap.h"
 
