@@ -266,7 +266,7 @@ feed_request(void *ctx, struct http_req *r)
 		http_error(r, status, msg);
 		return 1;
 	}
-	job_init(&j, 0);
+	job_init(&j);
 	rc = store_job_snapshot(f->st, id, &j);
 	if (rc != 0) {
 		http_error(r, rc == 1 ? 404 : 500, rc == 1 ? "no such job" :

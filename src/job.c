@@ -8,10 +8,9 @@
 #include "job.h"
 
 void
-job_init(struct job *j, double progress_unset)
+job_init(struct job *j)
 {
 	memset(j, 0, sizeof *j);
-	j->progress = progress_unset;
 	j->eta_s = -1;
 }
 
@@ -26,7 +25,7 @@ job_clear(struct job *j)
 	free(j->steps);
 	free(j->result);
 	free(j->error);
-	job_init(j, 0);
+	job_init(j);
 }
 
 void

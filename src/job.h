@@ -46,8 +46,8 @@ struct job_change {
 	const char *event_json;
 };
 
-/* Initialises an empty job (no strings, ETA unknown). */
-void job_init(struct job *j, double progress_unset);
+/* Initialises an empty job (no strings, progress 0, ETA unknown). */
+void job_init(struct job *j);
 /* Frees the job's strings and initialises it again. */
 void job_clear(struct job *j);
 /* Initialises a change with everything "unchanged". */

@@ -179,7 +179,7 @@ cmd_show(struct instance *in, const char *id)
 	char *json;
 	int rc;
 
-	job_init(&j, 0);
+	job_init(&j);
 	if (!jobid_valid(id) || (rc = store_job_snapshot(in->st, id, &j)) != 0) {
 		fprintf(stderr, "longjob: %s: no such job\n", id);
 		return 1;

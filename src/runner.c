@@ -630,7 +630,7 @@ runner_announce(struct run *r)
 	char *json;
 	int rc;
 
-	job_init(&j, 0);
+	job_init(&j);
 	if (store_job_snapshot(r->st, r->id, &j) != 0) {
 		job_clear(&j);
 		return -1;
@@ -776,7 +776,7 @@ runner_run(const struct config *cfg, struct store *st, const char *id)
 	r.last_beat_ms = r.last_write_ms = loop_now_ms();
 	buf_init(&r.err_tail, 0);
 	snprintf(r.id, sizeof r.id, "%s", id);
-	job_init(&j, 0);
+	job_init(&j);
 	if (store_job_get(st, id, &j) != 0) {
 		runner_free(&r);
 		return -1;

@@ -686,7 +686,7 @@ store_job_list(struct store *s, int limit, store_job_cb cb, void *ctx)
 
 	if (st == NULL)
 		return -1;
-	job_init(&j, 0);
+	job_init(&j);
 	sqlite3_bind_int(st, 1, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		store_row_job(st, &j);
@@ -851,7 +851,7 @@ store_job_cancel(struct store *s, const char *id, long *pid)
 	int rc;
 
 	*pid = 0;
-	job_init(&j, 0);
+	job_init(&j);
 	if (store_exec(s, SQL_BEGIN_IMMEDIATE) != 0)
 		return -1;
 	rc = store_read_job(s, id, &j);

@@ -180,7 +180,7 @@ watch_start(struct watcher *w, struct store *st, const char *id)
 	char *json;
 	int rc;
 
-	job_init(&j, 0);
+	job_init(&j);
 	if ((rc = store_job_snapshot(st, id, &j)) != 0) {
 		fprintf(stderr, "longjob: %s: %s\n", id, rc == 1 ? "no such job" :
 		    "cannot read the store");

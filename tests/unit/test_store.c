@@ -96,7 +96,7 @@ test_change(struct store *s)
 	c.event_json = "{\"progress\":42}";
 	is_int(store_job_change(s, a, &c, &seq1), 0, "progress change");
 	ok(seq1 > 0, "it has a seq");
-	job_init(&j, 0);
+	job_init(&j);
 	is_int(store_job_snapshot(s, a, &j), 0, "snapshot");
 	ok(j.progress == 42 && strcmp(j.message, "half") == 0, "the row changed");
 	is_int(j.last_seq, seq1, "the snapshot's last seq is the event's");
@@ -140,7 +140,7 @@ test_reap(struct store *s)
 	is_int(store_job_insert(s, d, "t", "{}", "[]", 10), 0, "insert d");
 	is_int(store_job_claim(s, 5, dead, 30, got), 1, "claimed by a pid that is gone");
 	is_int(store_reap_lost(s, 30), 1, "reaper finds that one job");
-	job_init(&j, 0);
+	job_init(&j);
 	store_job_get(s, d, &j);
 	is_str(j.state, "failed", "it is failed");
 	is_str(j.error, "worker lost", "as worker lost");
