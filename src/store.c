@@ -372,16 +372,6 @@ store_int_query(struct store *s, enum store_sql id, const char *arg, int64_t *ou
 	return 0;
 }
 
-int
-store_count_state(struct store *s, const char *state)
-{
-	int64_t n;
-
-	if (store_int_query(s, SQL_COUNT_STATE, state, &n) != 0)
-		return -1;
-	return (int)n;
-}
-
 /* Inserts one event row inside the caller's transaction. */
 static int
 store_add_event(struct store *s, const char *id, const char *kind,
@@ -729,7 +719,8 @@ store_job_events(struct store *s, const char *id, int64_t after,
 	return store_each_event(s, st, cb, ctx);
 }
 
-int
+/* Events of all jobs with seq > after, in order, at most limit rows. */
+static int
 store_events_after(struct store *s, int64_t after, int limit,
     store_event_cb cb, void *ctx)
 {
@@ -742,7 +733,8 @@ store_events_after(struct store *s, int64_t after, int limit,
 	return store_each_event(s, st, cb, ctx);
 }
 
-int
+/* The largest seq so far (0 when empty). */
+static int
 store_max_seq(struct store *s, int64_t *seq)
 {
 	return store_int_query(s, SQL_MAX_SEQ, NULL, seq);

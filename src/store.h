@@ -90,16 +90,10 @@ int store_gc(struct store *s, double before, void (*cb)(void *, const char *),
 int store_reap_lost(struct store *s, double stale_s);
 /* Lists the newest jobs first. */
 int store_job_list(struct store *s, int limit, store_job_cb cb, void *ctx);
-int store_count_state(struct store *s, const char *state);
 
 /* Events of one job with seq > after, in order. */
 int store_job_events(struct store *s, const char *id, int64_t after,
     store_event_cb cb, void *ctx);
-/* Events of all jobs with seq > after, in order, at most limit rows. */
-int store_events_after(struct store *s, int64_t after, int limit,
-    store_event_cb cb, void *ctx);
-/* The largest seq so far (0 when empty). */
-int store_max_seq(struct store *s, int64_t *seq);
 
 /*
  * A reader's place in the event log.  store_cursor_read calls cb for every
