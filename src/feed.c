@@ -356,10 +356,10 @@ feed_keepalive(struct feed *f, struct stream *s, long long now)
 	long long quiet = now - s->last_write_ms;
 
 	if (quiet >= f->cfg->heartbeat_s * 1000LL) {
-		if (http_write(s->req, ": keepalive\n\n", 13) == 0)
+		if (http_write(s->req, SSE_KEEPALIVE, sizeof SSE_KEEPALIVE - 1) == 0)
 			http_flush(s->req);
 	} else if (quiet >= f->cfg->poll_ms) {
-		if (http_write(s->req, ":\n", 2) == 0)
+		if (http_write(s->req, SSE_PROBE, sizeof SSE_PROBE - 1) == 0)
 			http_flush(s->req);
 	} else
 		return;
