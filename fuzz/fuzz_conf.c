@@ -1,8 +1,8 @@
 /*
- * fuzz_conf: the config loader, config_parse (conf.c).
+ * fuzz_conf: the config loader, conf_parse (conf.c).
  *
- * The input is the JSON text (cut at a NUL, as config_parse takes a C
- * string; config_load refuses a file with a NUL before it gets there).
+ * The input is the JSON text (cut at a NUL, as conf_parse takes a C
+ * string; conf_load refuses a file with a NUL before it gets there).
  * Exactly one of a config and a cause must come back.  A config that was
  * accepted must keep conf.h's promises: at least one job type, absolute
  * paths, argv[0] absolute, names by the name rule, field bounds in order
@@ -39,7 +39,7 @@ fuzz_field(const struct config_type *t, const struct config_field *f)
 	long long x;
 
 	FUZZ_CHECK(fuzz_name_ok(f->name) && f->label != NULL);
-	FUZZ_CHECK(config_field_find(t, f->name) == f);
+	FUZZ_CHECK(conf_field_find(t, f->name) == f);
 	switch (f->kind) {
 	case FIELD_FILE:
 		FUZZ_CHECK(f->def == NULL);
@@ -69,7 +69,7 @@ fuzz_type(const struct config *c, const struct config_type *t)
 	size_t i, j;
 
 	FUZZ_CHECK(fuzz_name_ok(t->name));
-	FUZZ_CHECK(config_type_find(c, t->name) == t);
+	FUZZ_CHECK(conf_type_find(c, t->name) == t);
 	FUZZ_CHECK(t->argv != NULL && t->argv[0] != NULL &&
 	    t->argv[0][0] == '/');
 	for (i = 0; t->argv[i] != NULL; i++)
@@ -104,7 +104,7 @@ fuzz_config(const struct config *c)
 	FUZZ_CHECK(c->ntypes >= 1);
 	for (i = 0; i < c->ntypes; i++)
 		fuzz_type(c, &c->types[i]);
-	FUZZ_CHECK(config_type_find(c, "") == NULL);
+	FUZZ_CHECK(conf_type_find(c, "") == NULL);
 }
 
 int
@@ -113,13 +113,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *json = xstrndup((const char *)data, size), *cause = NULL;
 	struct config *c;
 
-	c = config_parse(json, FUZZ_BASE_DIR, &cause);
+	c = conf_parse(json, FUZZ_BASE_DIR, &cause);
 	if (c != NULL) {
 		FUZZ_CHECK(cause == NULL);
 		fuzz_config(c);
 	} else
 		FUZZ_CHECK(cause != NULL && *cause != '\0');
-	config_free(c);
+	conf_free(c);
 	free(cause);
 	free(json);
 	return 0;

@@ -73,7 +73,7 @@ fuzz_again(const struct proto_msg *msg)
 static void
 fuzz_check(const struct proto_msg *msg, size_t n)
 {
-	FUZZ_CHECK(msg->text != NULL && text_safe(msg->text));
+	FUZZ_CHECK(msg->text != NULL && textcheck_safe(msg->text));
 	FUZZ_CHECK(msg->kind == PROTO_RESULT || msg->json == NULL);
 	switch (msg->kind) {
 	case PROTO_LOG:

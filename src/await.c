@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "http.h"
 #include "intake.h"
+#include "job.h"
 #include "jobid.h"
 #include "log.h"
 #include "loop.h"
@@ -251,7 +252,7 @@ await_request(void *ctx, struct http_req *r)
 		http_error(r, status, msg);
 		return 1;
 	}
-	job_init(&j, 0);
+	job_init(&j);
 	if ((rc = store_job_get(a->st, id, &j)) != 0 || view_state_final(j.state)) {
 		if (rc == 0)
 			await_answer(a, r, &j, name);
@@ -304,7 +305,7 @@ await_job_ended(struct await *a, const char *id)
 	struct waiter *w, *next;
 	struct job j;
 
-	job_init(&j, 0);
+	job_init(&j);
 	if (store_job_get(a->st, id, &j) != 0)
 		return;
 	for (w = a->waiters; w != NULL; w = next) {
@@ -330,7 +331,7 @@ await_too_long(struct await *a, struct waiter *w)
 	struct job j;
 	char *json;
 
-	job_init(&j, 0);
+	job_init(&j);
 	if (store_job_snapshot(a->st, w->id, &j) != 0) {
 		http_error(w->req, 500, "the job store cannot be read");
 		job_clear(&j);

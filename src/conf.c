@@ -9,7 +9,7 @@
  * (conf_object) drives loading from a table: it reports unknown keys (with a
  * did-you-mean), applies the defaults, reads the keys in table order (so a
  * key can rely on the ones above it: a type's max_body defaults to the
- * top-level one) and reports missing required keys.  config_describe prints
+ * top-level one) and reports missing required keys.  conf_describe prints
  * the same tables, so the documentation cannot disagree with the loader.
  *
  * A mistake never stops the walk: each is appended to the context, one line
@@ -17,7 +17,7 @@
  * the end if there was any.  So one run of check-config reports them all.
  *
  * json-c references: the tokener returns the root with one reference, which
- * config_parse drops at the end; every value reached from it is borrowed,
+ * conf_parse drops at the end; every value reached from it is borrowed,
  * so every string kept is copied (xstrdup) first.
  */
 #include "config.h"
@@ -36,6 +36,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "text.h"
 #include "xmem.h"
 
 #ifndef LOCALSTATEDIR
@@ -268,30 +269,6 @@ conf_error(struct conf_ctx *ctx, const char *path, const char *fmt, ...)
 	free(msg);
 }
 
-/* Length of the longest prefix of s, at most max bytes, of whole characters. */
-static size_t
-conf_utf8_cut(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return max;
-}
-
-/* Number of UTF-8 characters in s (the tokener has checked it is UTF-8). */
-static long long
-conf_utf8_len(const char *s)
-{
-	long long n = 0;
-
-	for (; *s != '\0'; s++) {
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	}
-	return n;
-}
-
 /* The value as short JSON text for a message, kept in ctx->got. */
 static const char *
 conf_got(struct conf_ctx *ctx, struct json_object *v)
@@ -311,7 +288,7 @@ conf_got(struct conf_ctx *ctx, struct json_object *v)
 		memcpy(ctx->got, s, len + 1);
 		return ctx->got;
 	}
-	len = conf_utf8_cut(s, len, max);
+	len = text_cut(s, len, max);
 	memcpy(ctx->got, s, len);
 	memcpy(ctx->got + len, "...", 4);
 	return ctx->got;
@@ -322,21 +299,14 @@ static char *
 conf_join(const char *parent, const char *key)
 {
 	struct buf b;
-	size_t len = strlen(key), i;
+	size_t len = strlen(key);
 
 	buf_init(&b, 0);
 	if (*parent != '\0')
 		buf_addf(&b, "%s.", parent);
 	if (len == 0)
 		buf_adds(&b, "\"\"");
-	len = conf_utf8_cut(key, len, CONF_MAX_NAME);
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f)
-			buf_add(&b, "?", 1);
-		else
-			buf_add(&b, key + i, 1);
-	}
-	if (key[len] != '\0')
+	if (text_clean(&b, key, len, CONF_MAX_NAME, 0) < len)
 		buf_adds(&b, "...");
 	return buf_take(&b);
 }
@@ -826,7 +796,7 @@ conf_field_check(struct conf_ctx *ctx, const char *path, struct config_field *f)
 	if (f->kind == FIELD_INT)
 		x = strtoll(f->def, NULL, 10);
 	else
-		x = conf_utf8_len(f->def);
+		x = (long long)text_chars(f->def, strlen(f->def));
 	if (x >= f->min && x <= f->max)
 		return;
 	p = conf_join(path, "default");
@@ -1091,17 +1061,18 @@ static void
 conf_syntax_error(struct conf_ctx *ctx, const char *text, size_t off,
     const char *what)
 {
-	size_t i, line = 1, col = 1;
+	size_t i, line = 1, start = 0;
 	char *where;
 
 	for (i = 0; i < off && text[i] != '\0'; i++) {
 		if (text[i] == '\n') {
 			line++;
-			col = 1;
-		} else if (((unsigned char)text[i] & 0xc0) != 0x80)
-			col++;
+			start = i + 1;
+		}
 	}
-	where = xasprintf("line %zu, column %zu", line, col);
+	/* Columns count characters, as an editor does. */
+	where = xasprintf("line %zu, column %zu", line,
+	    text_chars(text + start, i - start) + 1);
 	conf_error(ctx, where, "invalid JSON (%s)", what);
 	free(where);
 }
@@ -1179,7 +1150,7 @@ conf_base_dir(const char *dir)
 
 /* $LONGJOB_CONFIG when set and not empty, else the built-in path. */
 const char *
-config_default_path(void)
+conf_default_path(void)
 {
 	const char *s = getenv("LONGJOB_CONFIG");
 
@@ -1190,7 +1161,7 @@ config_default_path(void)
 
 /* Loads a config from JSON text; relative paths are taken from base_dir. */
 struct config *
-config_parse(const char *json, const char *base_dir, char **cause)
+conf_parse(const char *json, const char *base_dir, char **cause)
 {
 	struct conf_ctx ctx;
 	struct json_object *root;
@@ -1217,7 +1188,7 @@ config_parse(const char *json, const char *base_dir, char **cause)
 	if (ctx.nerrors > CONF_MAX_ERRORS)
 		buf_addf(&ctx.errors, "\n(%d more mistakes not shown)",
 		    ctx.nerrors - CONF_MAX_ERRORS);
-	config_free(c);
+	conf_free(c);
 	if (cause != NULL)
 		*cause = buf_take(&ctx.errors);
 	buf_free(&ctx.errors);
@@ -1260,7 +1231,7 @@ conf_read(const char *path, struct buf *b, char **cause)
 
 /* Loads the config file at path; relative paths are from its directory. */
 struct config *
-config_load(const char *path, char **cause)
+conf_load(const char *path, char **cause)
 {
 	struct config *c;
 	struct buf text;
@@ -1280,7 +1251,7 @@ config_load(const char *path, char **cause)
 		dir[0] = '\0';
 	else
 		slash[slash == dir ? 1 : 0] = '\0';
-	c = config_parse(text.data != NULL ? text.data : "", dir, cause);
+	c = conf_parse(text.data != NULL ? text.data : "", dir, cause);
 	if (c != NULL)
 		c->path = xstrdup(path);
 	free(dir);
@@ -1324,7 +1295,7 @@ conf_free_type(struct config_type *t)
 
 /* Frees a config and everything it owns; NULL is allowed. */
 void
-config_free(struct config *c)
+conf_free(struct config *c)
 {
 	size_t i;
 
@@ -1346,7 +1317,7 @@ config_free(struct config *c)
 
 /* The job type called name, or NULL. */
 const struct config_type *
-config_type_find(const struct config *c, const char *name)
+conf_type_find(const struct config *c, const char *name)
 {
 	size_t i;
 
@@ -1361,7 +1332,7 @@ config_type_find(const struct config *c, const char *name)
 
 /* The form field of t called name, or NULL. */
 const struct config_field *
-config_field_find(const struct config_type *t, const char *name)
+conf_field_find(const struct config_type *t, const char *name)
 {
 	size_t i;
 
@@ -1451,7 +1422,7 @@ conf_describe_table(FILE *f, const char *heading, const struct conf_key *keys,
 
 /* Writes the reference of every key, from the tables, to fp (a FILE *). */
 void
-config_describe(void *fp)
+conf_describe(void *fp)
 {
 	FILE *f = fp;
 

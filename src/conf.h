@@ -72,23 +72,23 @@ struct config {
 };
 
 /* Path of the config file to use: $LONGJOB_CONFIG or the built-in default. */
-const char *config_default_path(void);
+const char *conf_default_path(void);
 
 /*
  * Loads and validates the file.  On success returns a config the caller frees
- * with config_free.  On failure returns NULL and sets *cause to a message
+ * with conf_free.  On failure returns NULL and sets *cause to a message
  * (naming the key and the problem, one per line when there are several) that
  * the caller frees.
  */
-struct config *config_load(const char *path, char **cause);
+struct config *conf_load(const char *path, char **cause);
 /* The same from a JSON text; base_dir resolves relative paths (NULL: the current directory). */
-struct config *config_parse(const char *json, const char *base_dir, char **cause);
-void config_free(struct config *c);
+struct config *conf_parse(const char *json, const char *base_dir, char **cause);
+void conf_free(struct config *c);
 
-const struct config_type *config_type_find(const struct config *c, const char *name);
-const struct config_field *config_field_find(const struct config_type *t, const char *name);
+const struct config_type *conf_type_find(const struct config *c, const char *name);
+const struct config_field *conf_field_find(const struct config_type *t, const char *name);
 
 /* Writes the documentation of every key (from the table) to fp. */
-void config_describe(void *fp);
+void conf_describe(void *fp);
 
 #endif

@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "http.h"
 #include "intake.h"
+#include "job.h"
 #include "jobid.h"
 #include "log.h"
 #include "loop.h"
@@ -265,7 +266,7 @@ feed_request(void *ctx, struct http_req *r)
 		http_error(r, status, msg);
 		return 1;
 	}
-	job_init(&j, 0);
+	job_init(&j);
 	rc = store_job_snapshot(f->st, id, &j);
 	if (rc != 0) {
 		http_error(r, rc == 1 ? 404 : 500, rc == 1 ? "no such job" :
@@ -355,10 +356,10 @@ feed_keepalive(struct feed *f, struct stream *s, long long now)
 	long long quiet = now - s->last_write_ms;
 
 	if (quiet >= f->cfg->heartbeat_s * 1000LL) {
-		if (http_write(s->req, ": keepalive\n\n", 13) == 0)
+		if (http_write(s->req, SSE_KEEPALIVE, sizeof SSE_KEEPALIVE - 1) == 0)
 			http_flush(s->req);
 	} else if (quiet >= f->cfg->poll_ms) {
-		if (http_write(s->req, ":\n", 2) == 0)
+		if (http_write(s->req, SSE_PROBE, sizeof SSE_PROBE - 1) == 0)
 			http_flush(s->req);
 	} else
 		return;

@@ -1,6 +1,6 @@
 /*
  * feed: the progress program.  GET <progress>/<id> is the SSE stream of one
- * job (the contract is in DESIGN.md and README.md).
+ * job (the contract is in the README, "The event stream").
  *
  * DESIGN: one query per tick for all streams.  Open streams are kept in a
  * table keyed by job id.  Each tick (poll_ms) asks PRAGMA data_version

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "form.h"
 #include "log.h"
+#include "text.h"
 #include "xmem.h"
 
 /*
@@ -163,24 +164,20 @@ form_fail(struct form *f, enum form_error e, const char *fmt, ...)
 	return e;
 }
 
-/* Copies a field name into out, printable and shortened, for a message. */
+/*
+ * Copies a field name into out (FORM_QUOTE_MAX + 4 bytes at least) for a
+ * message: safe text (text.h), at most FORM_QUOTE_MAX bytes and "...".
+ */
 static const char *
 form_quote(char *out, size_t size, const char *s, size_t len)
 {
-	size_t i, n = 0;
+	struct buf b;
 
-	for (i = 0; i < len && n + 4 < size; i++) {
-		if (i == FORM_QUOTE_MAX) {
-			memcpy(out + n, "...", 3);
-			n += 3;
-			break;
-		}
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
-			out[n++] = '?';
-		else
-			out[n++] = s[i];
-	}
-	out[n] = '\0';
+	buf_init(&b, 0);
+	if (text_clean(&b, s, len, FORM_QUOTE_MAX, 0) < len)
+		buf_adds(&b, "...");
+	snprintf(out, size, "%s", b.data != NULL ? b.data : "");
+	buf_free(&b);
 	return out;
 }
 
@@ -330,9 +327,10 @@ form_boundary_ok(const char *b)
 }
 
 /*
- * Returns the client's file name made safe to show and store: the part
- * after the last '/' or '\\', no control characters, at most 255 bytes (not
- * cut inside a UTF-8 sequence).  "upload" when nothing usable is left.
+ * Returns the client's file name made safe to store: the part after the
+ * last '/' or '\\', without the ASCII control characters (dropped, tab
+ * too; other bytes are kept as they are, UTF-8 or not), at most 255 bytes
+ * (not cut inside a UTF-8 sequence).  "upload" when nothing usable is left.
  */
 static char *
 form_filename(const char *raw)
@@ -352,11 +350,7 @@ form_filename(const char *raw)
 		if (c >= 0x20 && c != 0x7f)
 			out[n++] = (char)c;
 	}
-	if (n > FORM_MAX_FILENAME) {
-		n = FORM_MAX_FILENAME;
-		while (n > 0 && ((unsigned char)out[n] & 0xc0) == 0x80)
-			n--;
-	}
+	n = text_cut(out, n, FORM_MAX_FILENAME);
 	out[n] = '\0';
 	if (n == 0 || strcmp(out, ".") == 0 || strcmp(out, "..") == 0) {
 		free(out);

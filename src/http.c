@@ -347,7 +347,8 @@ http_finish(struct http_req *r)
 	r->fcgx.ipcFd = -1;
 }
 
-const char *
+/* The reason phrase of a status. */
+static const char *
 http_reason(int status)
 {
 	switch (status) {

@@ -75,8 +75,6 @@ void http_finish(struct http_req *r);
 int http_start(struct http_req *r, int status, const char *ctype, const char *extra);
 /* Answers with an error status and a message (JSON or HTML by Accept). */
 void http_error(struct http_req *r, int status, const char *message);
-/* The reason phrase of a status. */
-const char *http_reason(int status);
 /* Appends s to an allocated HTML-escaped copy; the caller frees it. */
 char *http_html_escape(const char *s);
 

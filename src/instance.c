@@ -19,7 +19,7 @@ instance_open(struct instance *in, const char *path, char **cause)
 {
 	umask(077);
 	in->st = NULL;
-	in->cfg = config_load(path != NULL ? path : config_default_path(), cause);
+	in->cfg = conf_load(path != NULL ? path : conf_default_path(), cause);
 	if (in->cfg == NULL)
 		return -1;
 	if (in->cfg->debug)
@@ -41,7 +41,7 @@ void
 instance_close(struct instance *in)
 {
 	store_close(in->st);
-	config_free(in->cfg);
+	conf_free(in->cfg);
 	in->st = NULL;
 	in->cfg = NULL;
 }

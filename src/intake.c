@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "conf.h"
 #include "form.h"
 #include "http.h"
@@ -24,6 +25,7 @@
 #include "proc.h"
 #include "spawn.h"
 #include "store.h"
+#include "text.h"
 #include "xmem.h"
 
 struct intake {
@@ -210,7 +212,7 @@ intake_max_file(const struct config_type *t)
 static int
 intake_file_too_large(const struct config_type *t, const struct form_field *ff)
 {
-	const struct config_field *cf = config_field_find(t, ff->name);
+	const struct config_field *cf = conf_field_find(t, ff->name);
 
 	return ff->path != NULL && cf != NULL && cf->kind == FIELD_FILE &&
 	    (long long)ff->size > cf->max_bytes;
@@ -312,12 +314,18 @@ static char *
 intake_path_cause(const char *path)
 {
 	size_t n = strlen(path);
+	struct buf b;
 
 	if (n == 0)
 		return xstrdup("no job type in the URL (submit/<type>)");
 	if (n > 7 && strcmp(path + n - 7, "/cancel") == 0)
 		return xstrdup("malformed job id (expected 32 lowercase hex digits)");
-	return xasprintf("unknown job type '%.64s'", path);
+	/* The path is the client's, decoded by the server: quote it as safe text. */
+	buf_init(&b, 0);
+	buf_adds(&b, "unknown job type '");
+	text_clean(&b, path, n, 64, 0);
+	buf_adds(&b, "'");
+	return buf_take(&b);
 }
 
 /* Checks the request line and headers; the refusal status with *cause, or 0. */
@@ -335,7 +343,7 @@ intake_check_request(struct intake *in, struct http_req *r,
 		return status;
 	if (*path == '/')
 		path++;
-	if (*path == '\0' || (*t = config_type_find(in->cfg, path)) == NULL) {
+	if (*path == '\0' || (*t = conf_type_find(in->cfg, path)) == NULL) {
 		*cause = intake_path_cause(path);
 		return 400;
 	}

@@ -25,6 +25,7 @@
 #include "gc.h"
 #include "instance.h"
 #include "intake.h"
+#include "job.h"
 #include "log.h"
 #include "params.h"
 #include "runner.h"
@@ -47,7 +48,7 @@ usage(void)
 	    "       longjob check-config [PATH]\n"
 	    "       longjob config-help\n"
 	    "Ctrl-C stops watching a job, not the job itself.\n"
-	    "The config is $LONGJOB_CONFIG or %s.\n", config_default_path());
+	    "The config is $LONGJOB_CONFIG or %s.\n", conf_default_path());
 	return 2;
 }
 
@@ -139,7 +140,7 @@ cmd_submit(struct instance *in, int argc, char **argv)
 		return usage();
 	for (i = 1; i < argc; i++)
 		watch |= strcmp(argv[i], "--watch") == 0;
-	if ((t = config_type_find(in->cfg, argv[0])) == NULL) {
+	if ((t = conf_type_find(in->cfg, argv[0])) == NULL) {
 		fprintf(stderr, "longjob: unknown job type '%s'\n", argv[0]);
 		return 2;
 	}
@@ -178,7 +179,7 @@ cmd_show(struct instance *in, const char *id)
 	char *json;
 	int rc;
 
-	job_init(&j, 0);
+	job_init(&j);
 	if (!jobid_valid(id) || (rc = store_job_snapshot(in->st, id, &j)) != 0) {
 		fprintf(stderr, "longjob: %s: no such job\n", id);
 		return 1;
@@ -250,14 +251,14 @@ cmd_check_config(const char *path)
 	char *cause = NULL;
 
 	if (path == NULL)
-		path = config_default_path();
-	if ((cfg = config_load(path, &cause)) == NULL) {
+		path = conf_default_path();
+	if ((cfg = conf_load(path, &cause)) == NULL) {
 		fprintf(stderr, "%s: not valid:\n%s\n", path, cause);
 		free(cause);
 		return 1;
 	}
 	printf("%s: ok (%zu job types, database %s)\n", path, cfg->ntypes, cfg->database);
-	config_free(cfg);
+	conf_free(cfg);
 	return 0;
 }
 
@@ -304,7 +305,7 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "check-config") == 0 && argc <= 3)
 		return cmd_check_config(argc == 3 ? argv[2] : NULL);
 	if (strcmp(argv[1], "config-help") == 0) {
-		config_describe(stdout);
+		conf_describe(stdout);
 		return 0;
 	}
 	return run_command(argc, argv);

@@ -64,12 +64,6 @@ loop_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-int
-loop_stopping(void)
-{
-	return loop_stop != 0;
-}
-
 long long
 loop_now_ms(void)
 {
@@ -103,12 +97,6 @@ loop_listen_fd(int argc, char **argv)
 		return fd;
 	}
 	return FCGX_IsCGI() ? -1 : 0;
-}
-
-int
-loop_open_count(void)
-{
-	return loop_open;
 }
 
 /* Marks slot i finished: its request is freed at the next sweep. */

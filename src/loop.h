@@ -34,8 +34,6 @@ struct loop_ops {
 
 /* Installs SIGTERM/SIGINT/SIGPIPE handling; call before anything touches libfcgi. */
 void loop_signals(void);
-/* 1 once SIGTERM or SIGINT arrived. */
-int loop_stopping(void);
 /*
  * The listening socket: fd 0 when a front end started us as FastCGI,
  * the socket of --listen ADDR (":9000", "127.0.0.1:9000", "/path.sock") if
@@ -55,7 +53,5 @@ int loop_run_broken(int listen_fd, const char *cause);
 void loop_finish(struct http_req *r);
 /* Milliseconds on a monotonic clock (for ticks and timeouts). */
 long long loop_now_ms(void);
-/* Number of requests kept open right now. */
-int loop_open_count(void);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "conf.h"
 #include "params.h"
+#include "text.h"
 #include "xmem.h"
 
 struct params {
@@ -37,18 +38,6 @@ params_free(struct params *p)
 	free(p);
 }
 
-/* Length in characters (UTF-8 code points), as the config bounds count it. */
-static long long
-params_chars(const char *s, size_t len)
-{
-	long long n = 0;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		n += ((unsigned char)s[i] & 0xc0) != 0x80;
-	return n;
-}
-
 /* Parses a whole decimal integer; -1 if it is not one. */
 static int
 params_parse_int(const char *s, long long *v)
@@ -67,7 +56,7 @@ static int
 params_store(struct params *p, const struct config_field *f, const char *value,
     size_t len, char **cause)
 {
-	long long v;
+	long long v, chars;
 
 	if (f->kind == FIELD_FILE) {
 		*cause = xasprintf("field '%s' must be a file upload", f->name);
@@ -78,7 +67,9 @@ params_store(struct params *p, const struct config_field *f, const char *value,
 		return -1;
 	}
 	if (f->kind == FIELD_STRING) {
-		if (params_chars(value, len) < f->min || params_chars(value, len) > f->max) {
+		/* Characters, not bytes: the config's bounds count them so. */
+		chars = (long long)text_chars(value, len);
+		if (chars < f->min || chars > f->max) {
 			*cause = xasprintf("field '%s' must be %lld to %lld characters long",
 			    f->name, f->min, f->max);
 			return -1;
@@ -100,7 +91,7 @@ int
 params_text(struct params *p, const char *name, const char *value, size_t len,
     char **cause)
 {
-	const struct config_field *f = config_field_find(p->type, name);
+	const struct config_field *f = conf_field_find(p->type, name);
 
 	if (f == NULL)
 		return 0;
@@ -114,7 +105,7 @@ int
 params_file(struct params *p, const char *name, const char *path,
     const char *filename, const char *ctype, size_t size, char **cause)
 {
-	const struct config_field *f = config_field_find(p->type, name);
+	const struct config_field *f = conf_field_find(p->type, name);
 	struct json_object *o;
 
 	if (f == NULL)

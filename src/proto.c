@@ -29,6 +29,7 @@
 
 #include "buf.h"
 #include "proto.h"
+#include "text.h"
 #include "xmem.h"
 
 #define PROTO_MAX_TYPE 127	/* bytes of a content type on a file line */
@@ -51,73 +52,6 @@ struct proto_out {
 	size_t id;		/* offset of msg->id, or SIZE_MAX */
 };
 
-/* Length of the valid UTF-8 sequence at s (n bytes there), or 0. */
-static size_t
-proto_utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		lo = s[0] == 0xe0 ? 0xa0 : 0x80;	/* no overlong forms */
-		hi = s[0] == 0xed ? 0x9f : 0xbf;	/* no surrogates */
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		lo = s[0] == 0xf0 ? 0x90 : 0x80;
-		hi = s[0] == 0xf4 ? 0x8f : 0xbf; /* up to U+10FFFF */
-	} else
-		return 0;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	}
-	return len;
-}
-
-/* 1 if the character at s is a control character but tab (C0, DEL, C1). */
-static int
-proto_is_control(const unsigned char *s, size_t len)
-{
-	if (len == 1)
-		return (s[0] < 0x20 && s[0] != '\t') || s[0] == 0x7f;
-	return len == 2 && s[0] == 0xc2 && s[1] < 0xa0;
-}
-
-/*
- * Appends n bytes of s made safe (invalid UTF-8 and control characters
- * become '?') and cut to at most max bytes on a character boundary.
- */
-static void
-proto_put(struct buf *b, const char *s, size_t n, size_t max)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, used = 0, len;
-
-	while (i < n) {
-		len = proto_utf8_len(u + i, n - i);
-		if (len == 0 || proto_is_control(u + i, len)) {
-			if (used + 1 > max)
-				break;
-			buf_add(b, "?", 1);
-			used++;
-			i += len == 0 ? 1 : len;
-			continue;
-		}
-		if (used + len > max)
-			break;
-		buf_add(b, u + i, len);
-		used += len;
-		i += len;
-	}
-}
-
 /* Ends the piece being built; returns where it started. */
 static size_t
 proto_end(struct buf *b, size_t start)
@@ -137,30 +71,30 @@ proto_invalid(struct proto_msg *msg, struct proto_out *o, const char *before,
 	buf_adds(&o->b, before);
 	if (token != NULL) {
 		buf_adds(&o->b, "'");
-		proto_put(&o->b, token, n, PROTO_MAX_QUOTE);
+		text_clean(&o->b, token, n, PROTO_MAX_QUOTE, TEXT_TAB);
 		buf_adds(&o->b, n > PROTO_MAX_QUOTE ? "...'" : "'");
 	}
 	buf_adds(&o->b, after);
 	o->text = proto_end(&o->b, start);
 }
 
-/* Sets text to the safe, cut copy of s. */
+/* Sets text to the safe copy of s, cut to max bytes (text.h). */
 static void
 proto_text(struct proto_out *o, const char *s, size_t n, size_t max)
 {
 	size_t start = o->b.len;
 
-	proto_put(&o->b, s, n, max);
+	text_clean(&o->b, s, n, max, TEXT_TAB);
 	o->text = proto_end(&o->b, start);
 }
 
-/* Sets id to the copy of s (already checked). */
+/* Sets id to the copy of s (already checked: ASCII letters, digits, "._-"). */
 static void
 proto_id(struct proto_out *o, const char *s, size_t n)
 {
 	size_t start = o->b.len;
 
-	proto_put(&o->b, s, n, n);
+	buf_add(&o->b, s, n);
 	o->id = proto_end(&o->b, start);
 }
 

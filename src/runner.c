@@ -17,12 +17,14 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "job.h"
 #include "log.h"
 #include "loop.h"
 #include "proto.h"
 #include "runner.h"
 #include "spawn.h"
 #include "store.h"
+#include "text.h"
 #include "view.h"
 #include "xmem.h"
 
@@ -549,47 +551,24 @@ runner_wait(struct run *r, int *status)
 	}
 }
 
-/* Cleans text for a message: valid UTF-8 only, control characters other than newline and tab replaced. */
-static char *
-runner_clean(const char *s, size_t n)
-{
-	char *out = xmalloc(n + 1);
-	size_t i = 0, o = 0, k, len;
-
-	while (i < n) {
-		unsigned char c = (unsigned char)s[i];
-
-		len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-		for (k = 1; len > 1 && k < len; k++) {
-			if (i + k >= n || ((unsigned char)s[i + k] & 0xc0) != 0x80)
-				len = 0;
-		}
-		if (len == 0 || (len == 1 && c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
-			out[o++] = '?';
-			i++;
-			continue;
-		}
-		memcpy(out + o, s + i, len);
-		o += len;
-		i += len;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* The error message of a failed handler: the tail of its stderr, or how it ended. */
 static char *
 runner_error(struct run *r, int status)
 {
 	const char *tail = r->err_tail.data;
 	size_t n = r->err_tail.len;
+	struct buf b;
 
 	if (r->timed_out)
 		return xasprintf("timed out after %d s", r->type->timeout_s);
 	while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == ' ' || tail[n - 1] == '\r'))
 		n--;
-	if (n > 0)
-		return runner_clean(tail, n);
+	if (n > 0) {
+		/* Lines kept: a stack trace reads as one.  No longer than the tail. */
+		buf_init(&b, 0);
+		text_clean(&b, tail, n, n, TEXT_TAB | TEXT_NEWLINE);
+		return buf_take(&b);
+	}
 	if (WIFSIGNALED(status))
 		return xasprintf("killed by signal %d (%s)", WTERMSIG(status),
 		    strsignal(WTERMSIG(status)));
@@ -651,7 +630,7 @@ runner_announce(struct run *r)
 	char *json;
 	int rc;
 
-	job_init(&j, 0);
+	job_init(&j);
 	if (store_job_snapshot(r->st, r->id, &j) != 0) {
 		job_clear(&j);
 		return -1;
@@ -670,7 +649,7 @@ runner_announce(struct run *r)
 static int
 runner_setup(struct run *r, const struct job *j, char **cause)
 {
-	r->type = config_type_find(r->cfg, j->type);
+	r->type = conf_type_find(r->cfg, j->type);
 	if (r->type == NULL) {
 		*cause = xasprintf("job type '%s' is no longer configured", j->type);
 		return -1;
@@ -797,7 +776,7 @@ runner_run(const struct config *cfg, struct store *st, const char *id)
 	r.last_beat_ms = r.last_write_ms = loop_now_ms();
 	buf_init(&r.err_tail, 0);
 	snprintf(r.id, sizeof r.id, "%s", id);
-	job_init(&j, 0);
+	job_init(&j);
 	if (store_job_get(st, id, &j) != 0) {
 		runner_free(&r);
 		return -1;

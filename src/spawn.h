@@ -2,13 +2,15 @@
  * spawn: starting other programs without a shell.
  *
  * spawn_detached starts the worker so that it outlives the request that
- * started it and holds nothing of the web server's: measured (deploy.md),
- * a child that keeps the CGI stdout holds the HTTP response open until it
- * exits, and one that keeps the FastCGI listening socket (fd 0) stops the
- * backend from ever being restarted.  So: fork, setsid, fork again (the
- * worker is reparented to init and can never get a terminal), stdio to
- * /dev/null, every other descriptor closed, signal dispositions and mask
- * reset (libfcgi catches SIGTERM and SIGPIPE), then execve.
+ * started it and holds nothing of the web server's: a child that keeps the
+ * CGI stdout holds the HTTP response open until it exits, and one that
+ * keeps the FastCGI listening socket (fd 0) stops the backend from ever
+ * being restarted (the README, "How it works";
+ * tests/integration/reload.sh reloads and restarts the web server in the
+ * middle of a job).  So: fork, setsid, fork again (the worker is
+ * reparented to init and can never get a terminal), stdio to /dev/null,
+ * every other descriptor closed, signal dispositions and mask reset
+ * (libfcgi catches SIGTERM and SIGPIPE), then execve.
  *
  * spawn_process starts a job handler in its own process group (so a cancel
  * or timeout can signal the handler and everything it started) with the

@@ -1,4 +1,4 @@
-/* sse: text/event-stream framing (retry, comments, events) and id parsing. */
+/* sse: text/event-stream framing (retry, events) and id parsing. */
 #include "config.h"
 
 #include <string.h>
@@ -10,14 +10,6 @@ int
 sse_retry(struct buf *b, int ms)
 {
 	return buf_addf(b, "retry: %d\n\n", ms);
-}
-
-int
-sse_comment(struct buf *b, const char *text)
-{
-	if (strpbrk(text, "\r\n") != NULL)
-		return -1;
-	return buf_addf(b, ": %s\n\n", text);
 }
 
 int

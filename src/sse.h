@@ -17,10 +17,19 @@ struct buf;
 /* Longest Last-Event-ID accepted (digits of a positive int64). */
 #define SSE_MAX_ID_LEN 19
 
+/*
+ * The comments a quiet stream gets, which a client ignores.  They never
+ * change, so they are written as they are, with no buffer to fill: the
+ * probe goes to every quiet stream every tick, so that a write fails once
+ * its client left, and is the smallest frame there is (a comment line
+ * alone); the keepalive, a whole comment frame, goes after heartbeat_s of
+ * quiet, for proxies that close idle connections.
+ */
+#define SSE_PROBE ":\n"
+#define SSE_KEEPALIVE ": keepalive\n\n"
+
 /* Appends "retry: <ms>\n\n"; the first bytes of every stream. */
 int sse_retry(struct buf *b, int ms);
-/* Appends ": <text>\n\n" (a heartbeat; text must be one line). */
-int sse_comment(struct buf *b, const char *text);
 /* Appends one event; -1 if kind or json contain a line break, or b is full. */
 int sse_event(struct buf *b, int64_t id, const char *kind, const char *json);
 

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "job.h"
 #include "log.h"
 #include "proc.h"
 #include "store.h"
@@ -318,36 +319,6 @@ store_close(struct store *s)
 	free(s);
 }
 
-void
-job_init(struct job *j, double progress_unset)
-{
-	memset(j, 0, sizeof *j);
-	j->progress = progress_unset;
-	j->eta_s = -1;
-}
-
-void
-job_clear(struct job *j)
-{
-	free(j->type);
-	free(j->state);
-	free(j->step);
-	free(j->message);
-	free(j->params);
-	free(j->steps);
-	free(j->result);
-	free(j->error);
-	job_init(j, 0);
-}
-
-void
-job_change_init(struct job_change *c)
-{
-	memset(c, 0, sizeof *c);
-	c->progress = NAN;
-	c->eta_s = NAN;
-}
-
 /* A copy of a text column, or NULL when it is NULL. */
 static char *
 store_text(sqlite3_stmt *st, int col)
@@ -399,16 +370,6 @@ store_int_query(struct store *s, enum store_sql id, const char *arg, int64_t *ou
 	*out = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return 0;
-}
-
-int
-store_count_state(struct store *s, const char *state)
-{
-	int64_t n;
-
-	if (store_int_query(s, SQL_COUNT_STATE, state, &n) != 0)
-		return -1;
-	return (int)n;
 }
 
 /* Inserts one event row inside the caller's transaction. */
@@ -715,7 +676,7 @@ store_job_list(struct store *s, int limit, store_job_cb cb, void *ctx)
 
 	if (st == NULL)
 		return -1;
-	job_init(&j, 0);
+	job_init(&j);
 	sqlite3_bind_int(st, 1, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		store_row_job(st, &j);
@@ -758,7 +719,8 @@ store_job_events(struct store *s, const char *id, int64_t after,
 	return store_each_event(s, st, cb, ctx);
 }
 
-int
+/* Events of all jobs with seq > after, in order, at most limit rows. */
+static int
 store_events_after(struct store *s, int64_t after, int limit,
     store_event_cb cb, void *ctx)
 {
@@ -771,7 +733,8 @@ store_events_after(struct store *s, int64_t after, int limit,
 	return store_each_event(s, st, cb, ctx);
 }
 
-int
+/* The largest seq so far (0 when empty). */
+static int
 store_max_seq(struct store *s, int64_t *seq)
 {
 	return store_int_query(s, SQL_MAX_SEQ, NULL, seq);
@@ -880,7 +843,7 @@ store_job_cancel(struct store *s, const char *id, long *pid)
 	int rc;
 
 	*pid = 0;
-	job_init(&j, 0);
+	job_init(&j);
 	if (store_exec(s, SQL_BEGIN_IMMEDIATE) != 0)
 		return -1;
 	rc = store_read_job(s, id, &j);

@@ -18,7 +18,7 @@
  * Job states: queued -> running -> succeeded | failed | cancelled, and
  * queued -> cancelled.  The final transition always writes an `end` event.
  *
- * Ownership: strings in struct job are owned by it (job_clear frees them).
+ * A job is read into, and changed through, the structs of job.h.
  * Every function returns 0 on success and -1 on a database error, which it
  * logs with sqlite3_errmsg; lookups return 1 for "not found".
  */
@@ -32,38 +32,8 @@
 
 struct store;
 
-struct job {
-	char id[JOBID_LEN + 1];
-	char *type;
-	char *state;
-	double progress;
-	char *step;		/* current step id, or NULL */
-	char *message;
-	double eta_s;		/* < 0: unknown */
-	double created, started, heartbeat, finished;	/* unix time, 0 = not yet */
-	long worker_pid;
-	char *params;		/* JSON object given to the handler */
-	char *steps;		/* JSON array [{id,label,status,started,finished}] */
-	char *result;		/* JSON object or NULL */
-	char *error;		/* text or NULL */
-	int64_t last_seq;	/* largest event seq of this job (snapshot reads) */
-	int64_t queue_position;	/* 1-based among queued jobs (snapshot reads), else 0 */
-};
-
-/* What a worker changes in one transaction; NULL / NAN / 0 mean "unchanged". */
-struct job_change {
-	const char *state;
-	double progress;
-	const char *message;
-	const char *step;
-	double eta_s;
-	const char *steps;
-	const char *result;
-	const char *error;
-	int started, finished, heartbeat;	/* set that timestamp to now */
-	const char *event_kind;	/* an event to append, or NULL */
-	const char *event_json;
-};
+struct job;
+struct job_change;
 
 /* Called for each event row; return non-zero to stop early. */
 typedef int (*store_event_cb)(void *ctx, int64_t seq, const char *job_id,
@@ -83,10 +53,6 @@ int store_full(const struct store *s);
 int store_busy(const struct store *s);
 
 double store_now(void);
-void job_init(struct job *j, double progress_unset);
-void job_clear(struct job *j);
-/* Initialises a change with everything "unchanged". */
-void job_change_init(struct job_change *c);
 
 /* Inserts a queued job; 1 if max_queued jobs are already queued (refused). */
 int store_job_insert(struct store *s, const char *id, const char *type,
@@ -124,16 +90,10 @@ int store_gc(struct store *s, double before, void (*cb)(void *, const char *),
 int store_reap_lost(struct store *s, double stale_s);
 /* Lists the newest jobs first. */
 int store_job_list(struct store *s, int limit, store_job_cb cb, void *ctx);
-int store_count_state(struct store *s, const char *state);
 
 /* Events of one job with seq > after, in order. */
 int store_job_events(struct store *s, const char *id, int64_t after,
     store_event_cb cb, void *ctx);
-/* Events of all jobs with seq > after, in order, at most limit rows. */
-int store_events_after(struct store *s, int64_t after, int limit,
-    store_event_cb cb, void *ctx);
-/* The largest seq so far (0 when empty). */
-int store_max_seq(struct store *s, int64_t *seq);
 
 /*
  * A reader's place in the event log.  store_cursor_read calls cb for every

@@ -4,7 +4,7 @@
 #include <json-c/json.h>
 #include <string.h>
 
-#include "store.h"
+#include "job.h"
 #include "view.h"
 #include "xmem.h"
 

@@ -10,8 +10,10 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "job.h"
 #include "runner.h"
 #include "store.h"
+#include "text.h"
 #include "view.h"
 #include "watch.h"
 #include "xmem.h"
@@ -75,13 +77,17 @@ watch_columns(FILE *out)
 static void
 watch_fit(char *line, int cols)
 {
-	size_t n = cols > 1 ? (size_t)cols - 1 : 1;
+	line[text_cut(line, strlen(line), cols > 1 ? (size_t)cols - 1 : 1)] = '\0';
+}
 
-	if (strlen(line) <= n)
-		return;
-	while (n > 0 && ((unsigned char)line[n] & 0xc0) == 0x80)
-		n--;
-	line[n] = '\0';
+/* Copies s into out (size bytes), cut on a character boundary if it must be. */
+static void
+watch_copy(char *out, size_t size, const char *s)
+{
+	size_t n = text_cut(s, strlen(s), size - 1);
+
+	memcpy(out, s, n);
+	out[n] = '\0';
 }
 
 /* Draws the current picture: a bar on a terminal, a line otherwise. */
@@ -102,8 +108,9 @@ watch_draw(struct watcher *w)
 	for (i = 0; i < WATCH_BAR; i++)
 		bar[i] = i < fill ? '#' : '-';
 	bar[WATCH_BAR] = '\0';
-	snprintf(line, sizeof line, "[%s] %5.1f%% %s%s%.60s%s", bar, w->progress, w->step,
-	    *w->step ? " " : "", w->message, eta);
+	snprintf(line, sizeof line, "[%s] %5.1f%% %s%s%.*s%s", bar, w->progress, w->step,
+	    *w->step ? " " : "", (int)text_cut(w->message, strlen(w->message), 60),
+	    w->message, eta);
 	watch_fit(line, watch_columns(w->out));
 	fprintf(w->out, "\r\033[K%s", line);
 	fflush(w->out);
@@ -139,6 +146,7 @@ watch_event(void *ctx, int64_t seq, const char *job_id, const char *kind,
 {
 	struct watcher *w = ctx;
 	struct json_object *d = json_tokener_parse(json);
+	int n;
 
 	(void)job_id;
 	w->last = seq;
@@ -149,12 +157,14 @@ watch_event(void *ctx, int64_t seq, const char *job_id, const char *kind,
 	else if (strcmp(kind, "progress") == 0) {
 		w->progress = watch_num(d, "progress", w->progress);
 		w->eta = (int)watch_num(d, "eta_s", -1);
-		snprintf(w->message, sizeof w->message, "%s", watch_str(d, "message"));
+		watch_copy(w->message, sizeof w->message, watch_str(d, "message"));
 		watch_draw(w);
 	} else if (strcmp(kind, "step") == 0) {
-		snprintf(w->step, sizeof w->step, "%d/%d %s",
-		    (int)watch_num(d, "index", 0), (int)watch_num(d, "total", 0),
-		    watch_str(d, "label"));
+		n = snprintf(w->step, sizeof w->step, "%d/%d ",
+		    (int)watch_num(d, "index", 0), (int)watch_num(d, "total", 0));
+		if (n > 0 && (size_t)n < sizeof w->step)
+			watch_copy(w->step + n, sizeof w->step - (size_t)n,
+			    watch_str(d, "label"));
 		watch_draw(w);
 	} else if (strcmp(kind, "log") == 0 && !w->tty)
 		fprintf(w->out, "log: %s\n", watch_str(d, "line"));
@@ -170,7 +180,7 @@ watch_start(struct watcher *w, struct store *st, const char *id)
 	char *json;
 	int rc;
 
-	job_init(&j, 0);
+	job_init(&j);
 	if ((rc = store_job_snapshot(st, id, &j)) != 0) {
 		fprintf(stderr, "longjob: %s: %s\n", id, rc == 1 ? "no such job" :
 		    "cannot read the store");
@@ -179,7 +189,7 @@ watch_start(struct watcher *w, struct store *st, const char *id)
 	}
 	w->progress = j.progress;
 	w->last = j.last_seq;
-	snprintf(w->message, sizeof w->message, "%s", j.message ? j.message : "");
+	watch_copy(w->message, sizeof w->message, j.message ? j.message : "");
 	snprintf(w->step, sizeof w->step, "%s", j.step ? j.step : "");
 	if (strcmp(j.state, "queued") == 0)
 		snprintf(w->message, sizeof w->message, "queued (position %lld)",

@@ -93,10 +93,10 @@ check_bad(const char *name)
 	path = xasprintf("%s/%s", datadir, name);
 	expect_path = xasprintf("%s/%.*s.expect", datadir,
 	    (int)(strlen(name) - strlen(".json")), name);
-	c = config_load(path, &cause);
+	c = conf_load(path, &cause);
 	snprintf(what, sizeof what, "%s is refused", name);
 	ok(c == NULL && cause != NULL, what);
-	config_free(c);
+	conf_free(c);
 	expect = slurp(expect_path);
 	snprintf(what, sizeof what, "%s has a .expect file", name);
 	ok(expect != NULL, what);
@@ -151,7 +151,7 @@ check_invariants(const char *name, const struct config *c)
 static void
 check_minimal(const struct config *c)
 {
-	const struct config_type *t = config_type_find(c, "render");
+	const struct config_type *t = conf_type_find(c, "render");
 
 	is_str(c->database, LOCALSTATEDIR "/lib/longjob/longjob.db",
 	    "default database");
@@ -182,7 +182,7 @@ check_minimal(const struct config *c)
 	    "type max_body defaults to the top level");
 	is_int(t->nfields, 0, "no fields");
 	is_int(t->nsteps, 0, "no steps");
-	ok(config_type_find(c, "import") == NULL, "unknown type not found");
+	ok(conf_type_find(c, "import") == NULL, "unknown type not found");
 }
 
 /* good-full.json: the render type. */
@@ -198,22 +198,22 @@ check_full_render(const struct config_type *t)
 	is_int(t->max_body, 1048576, "type max_body from the top level");
 	is_int(t->nfields, 3, "3 fields");
 	is_str(t->fields[0].name, "size", "fields in file order");
-	f = config_field_find(t, "size");
+	f = conf_field_find(t, "size");
 	ok(f != NULL && f->kind == FIELD_INT && f->min == 16 && f->max == 4096,
 	    "int field with bounds");
 	is_str(f != NULL ? f->def : NULL, "800", "int default as text");
 	is_str(f != NULL ? f->label : NULL, "Size (pixels)", "label");
-	f = config_field_find(t, "title");
+	f = conf_field_find(t, "title");
 	ok(f != NULL && f->kind == FIELD_STRING && f->min == 0 &&
 	    f->max == 80 && !f->required,
 	    "string field, default min 0");
 	is_str(f != NULL ? f->label : NULL, "title",
 	    "label defaults to the name");
-	f = config_field_find(t, "offset");
+	f = conf_field_find(t, "offset");
 	ok(f != NULL && f->min == LLONG_MIN && f->max == LLONG_MAX,
 	    "int field default bounds");
 	is_str(f != NULL ? f->def : NULL, "-5", "negative default");
-	ok(config_field_find(t, "nope") == NULL, "unknown field not found");
+	ok(conf_field_find(t, "nope") == NULL, "unknown field not found");
 	is_int(t->nsteps, 3, "3 steps");
 	if (t->nsteps == 3) {
 		is_str(t->steps[0].label, "prepare",
@@ -234,14 +234,14 @@ check_full_import(const struct config_type *t)
 	    "relative argv[0] resolved");
 	is_str(t->argv[1], "--verbose", "argv[1] not resolved");
 	is_int(t->max_body, 536870912, "type max_body");
-	f = config_field_find(t, "csv");
+	f = conf_field_find(t, "csv");
 	ok(f != NULL && f->kind == FIELD_FILE && f->required &&
 	    f->max_bytes == 268435456,
 	    "file field");
-	f = config_field_find(t, "photo");
+	f = conf_field_find(t, "photo");
 	ok(f != NULL && f->max_bytes == 536870912 && !f->required,
 	    "max_bytes defaults to the type's max_body");
-	f = config_field_find(t, "note");
+	f = conf_field_find(t, "note");
 	ok(f != NULL && f->kind == FIELD_STRING && f->max == 4096 &&
 	    f->def == NULL,
 	    "string field defaults");
@@ -278,9 +278,9 @@ check_full(const struct config *c)
 	ok(c->allowed_origins[3] == NULL, "allowed_origins NULL-terminated");
 	is_int(c->ntypes, 2, "2 types");
 	is_str(c->types[0].name, "render", "types in file order");
-	if ((t = config_type_find(c, "render")) != NULL)
+	if ((t = conf_type_find(c, "render")) != NULL)
 		check_full_render(t);
-	if ((t = config_type_find(c, "import")) != NULL)
+	if ((t = conf_type_find(c, "import")) != NULL)
 		check_full_import(t);
 }
 
@@ -293,7 +293,7 @@ check_good(const char *name)
 	char what[256];
 
 	path = xasprintf("%s/%s", datadir, name);
-	c = config_load(path, &cause);
+	c = conf_load(path, &cause);
 	snprintf(what, sizeof what, "%s loads", name);
 	if (!ok(c != NULL, what))
 		printf("# cause:\n# %s\n", cause);
@@ -305,7 +305,7 @@ check_good(const char *name)
 		if (strcmp(name, "good-full.json") == 0)
 			check_full(c);
 	}
-	config_free(c);
+	conf_free(c);
 	free(cause);
 	free(path);
 }
@@ -349,20 +349,20 @@ test_unreadable(void)
 	char *cause = NULL, *path, *big;
 	struct config *c;
 
-	c = config_load("/nonexistent/longjob.json", &cause);
+	c = conf_load("/nonexistent/longjob.json", &cause);
 	ok(c == NULL, "missing file refused");
 	is_str(cause, "/nonexistent/longjob.json: No such file or directory",
 	    "missing file message");
 	free(cause);
 
-	c = config_load(datadir, &cause);
+	c = conf_load(datadir, &cause);
 	ok(c == NULL && cause != NULL &&
 	    strstr(cause, ": Is a directory") != NULL,
 	    "directory refused");
 	free(cause);
 
 	path = write_temp("{\"types\"\0:{}}", 13);
-	c = config_load(path, &cause);
+	c = conf_load(path, &cause);
 	ok(c == NULL && cause != NULL &&
 	    strstr(cause, "contains a NUL byte") != NULL,
 	    "NUL byte refused");
@@ -374,7 +374,7 @@ test_unreadable(void)
 	memset(big, ' ', 1024 * 1024 + 1);
 	big[0] = '{';
 	path = write_temp(big, 1024 * 1024 + 1);
-	c = config_load(path, &cause);
+	c = conf_load(path, &cause);
 	ok(c == NULL && cause != NULL &&
 	    strstr(cause, "larger than 1048576 bytes") != NULL,
 	    "oversized file refused");
@@ -383,11 +383,11 @@ test_unreadable(void)
 	free(path);
 	free(big);
 
-	c = config_load("/nonexistent/longjob.json", NULL);
+	c = conf_load("/nonexistent/longjob.json", NULL);
 	ok(c == NULL, "NULL cause allowed");
 }
 
-/* config_parse and its base directory. */
+/* conf_parse and its base directory. */
 static void
 test_parse(void)
 {
@@ -396,7 +396,7 @@ test_parse(void)
 	char cwd[PATH_MAX], *want, *cause = NULL;
 	struct config *c;
 
-	c = config_parse(json, "/etc/longjob", &cause);
+	c = conf_parse(json, "/etc/longjob", &cause);
 	if (!ok(c != NULL, "parse from text"))
 		printf("# %s\n", cause);
 	if (c != NULL) {
@@ -406,37 +406,37 @@ test_parse(void)
 		    "argv[0] resolved");
 		ok(c->path == NULL, "no path for a text");
 	}
-	config_free(c);
+	conf_free(c);
 
-	c = config_parse(json, "/", &cause);
+	c = conf_parse(json, "/", &cause);
 	is_str(c != NULL ? c->database : NULL, "/db/x.db", "base_dir /");
-	config_free(c);
+	conf_free(c);
 
-	c = config_parse(json, "/etc/longjob//", &cause);
+	c = conf_parse(json, "/etc/longjob//", &cause);
 	is_str(c != NULL ? c->database : NULL, "/etc/longjob/db/x.db",
 	    "trailing '/' of base_dir");
-	config_free(c);
+	conf_free(c);
 
 	if (getcwd(cwd, sizeof cwd) == NULL)
 		abort();
-	c = config_parse(json, NULL, &cause);
+	c = conf_parse(json, NULL, &cause);
 	want = xasprintf("%s/db/x.db", cwd);
 	is_str(c != NULL ? c->database : NULL, want,
 	    "NULL base_dir is the current directory");
-	config_free(c);
+	conf_free(c);
 	free(want);
 
-	c = config_parse(json, "./conf/", &cause);
+	c = conf_parse(json, "./conf/", &cause);
 	want = xasprintf("%s/conf/db/x.db", cwd);
 	is_str(c != NULL ? c->database : NULL, want,
 	    "relative base_dir made absolute");
-	config_free(c);
+	conf_free(c);
 	free(want);
 
-	config_free(NULL);
-	ok(1, "config_free(NULL)");
-	ok(config_type_find(NULL, "x") == NULL &&
-	    config_field_find(NULL, "x") == NULL,
+	conf_free(NULL);
+	ok(1, "conf_free(NULL)");
+	ok(conf_type_find(NULL, "x") == NULL &&
+	    conf_field_find(NULL, "x") == NULL,
 	    "find on NULL");
 }
 
@@ -453,7 +453,7 @@ test_many_errors(void)
 	for (i = 0; i < 150; i++)
 		p += sprintf(p, "\"k%zu\": 1, ", i);
 	sprintf(p, "\"types\": 1}");
-	c = config_parse(json, "/", &cause);
+	c = conf_parse(json, "/", &cause);
 	ok(c == NULL, "150 unknown keys refused");
 	ok(cause != NULL && strstr(cause, "k99: unknown key") != NULL,
 	    "100th listed");
@@ -465,21 +465,21 @@ test_many_errors(void)
 	free(json);
 }
 
-/* config_default_path and LONGJOB_CONFIG. */
+/* conf_default_path and LONGJOB_CONFIG. */
 static void
 test_default_path(void)
 {
 	setenv("LONGJOB_CONFIG", "/srv/lj.json", 1);
-	is_str(config_default_path(), "/srv/lj.json", "LONGJOB_CONFIG");
+	is_str(conf_default_path(), "/srv/lj.json", "LONGJOB_CONFIG");
 	setenv("LONGJOB_CONFIG", "", 1);
-	is_str(config_default_path(), SYSCONFDIR "/longjob/longjob.json",
+	is_str(conf_default_path(), SYSCONFDIR "/longjob/longjob.json",
 	    "empty LONGJOB_CONFIG");
 	unsetenv("LONGJOB_CONFIG");
-	is_str(config_default_path(), SYSCONFDIR "/longjob/longjob.json",
+	is_str(conf_default_path(), SYSCONFDIR "/longjob/longjob.json",
 	    "built-in default");
 }
 
-/* config_describe documents every key. */
+/* conf_describe documents every key. */
 static void
 test_describe(void)
 {
@@ -495,7 +495,7 @@ test_describe(void)
 	size_t len = 0, i;
 	FILE *f = open_memstream(&text, &len);
 
-	config_describe(f);
+	conf_describe(f);
 	fclose(f);
 	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		needle = xasprintf("\n  %s: ", keys[i]);

@@ -59,13 +59,13 @@ main(void)
 	const struct config_type *t;
 	char *cause = NULL, *json;
 
-	c = config_parse(cfg_json, NULL, &cause);
+	c = conf_parse(cfg_json, NULL, &cause);
 	ok(c != NULL, "test config parses");
 	if (c == NULL) {
 		printf("# %s\n", cause);
 		return tap_done();
 	}
-	t = config_type_find(c, "t");
+	t = conf_type_find(c, "t");
 	json = submit(t, "7", "ab", 10, &cause);
 	is_str(json, "{\"fields\":{\"n\":7,\"name\":\"ab\"},\"files\":{\"up\":"
 	    "{\"path\":\"\\/spool\\/x\\/upload-1\",\"filename\":\"a.csv\","
@@ -77,6 +77,9 @@ main(void)
 	ok(json != NULL && strstr(json, "\"name\":\"é\"") != NULL,
 	    "a 2-byte character counts as one character");
 	free(json);
+	json = submit(t, NULL, "\xe2\x82\xac\xf0\x9f\x98\x80\xc3\xa9", 10, &cause);
+	ok(json != NULL, "3 characters of 3, 4 and 2 bytes are 3 characters");
+	free(json);
 	json = submit(t, "", NULL, 10, &cause);
 	ok(json != NULL && strstr(json, "\"n\":5") != NULL,
 	    "an empty optional number (a browser's empty input) gets the default");
@@ -86,9 +89,11 @@ main(void)
 	refused(t, "5 ", NULL, 10, "field 'n' must be a whole number");
 	refused(t, "99999999999999999999999", NULL, 10, "field 'n' must be a whole number");
 	refused(t, "5", "abcd", 10, "field 'name' must be 1 to 3 characters long");
+	refused(t, "5", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 10,
+	    "field 'name' must be 1 to 3 characters long");
 	refused(t, "5", "", 10, "field 'name' must be 1 to 3 characters long");
 	refused(t, "5", NULL, 0, "field 'up' (up) is required");
 	refused(t, "5", NULL, 101, "the upload 'up' is larger than 100 bytes");
-	config_free(c);
+	conf_free(c);
 	return tap_done();
 }

@@ -43,7 +43,7 @@ invalid(const char *line, const char *want)
 	parse(line);
 	snprintf(what, sizeof what, "invalid: %.100s", line);
 	if (!ok(msg.kind == PROTO_INVALID && strstr(msg.text, want) != NULL &&
-	    text_safe(msg.text), what))
+	    textcheck_safe(msg.text), what))
 		printf("#   kind %d, text '%s', want '%s'\n", msg.kind,
 		    msg.text, want);
 }
@@ -302,13 +302,13 @@ test_text(void)
 		p += sprintf(p, "\xc3\xa9");
 	parse(line);
 	is_int(strlen(msg.text), 511, "message cut on a character boundary");
-	ok(text_safe(msg.text), "  still valid UTF-8");
+	ok(textcheck_safe(msg.text), "  still valid UTF-8");
 	p = line + sprintf(line, "step s ab");
 	for (i = 0; i < 200; i++)
 		p += sprintf(p, "\xf0\x9f\x98\x80");
 	parse(line);
 	is_int(strlen(msg.text), 510, "label cut before a 4-byte character");
-	ok(text_safe(msg.text), "  still valid UTF-8");
+	ok(textcheck_safe(msg.text), "  still valid UTF-8");
 	p = line + sprintf(line, "progress 10 ");
 	memset(p, 'x', 600);
 	p[600] = '\0';
@@ -336,8 +336,8 @@ test_garbage(void)
 			line[j] = (char)(seed >> 16);
 		}
 		parse_n(line, (size_t)j);
-		safe &= text_safe(msg.text);
-		safe &= msg.id == NULL || text_safe(msg.id);
+		safe &= textcheck_safe(msg.text);
+		safe &= msg.id == NULL || textcheck_safe(msg.id);
 		safe &= (msg.kind == PROTO_RESULT) == (msg.json != NULL);
 	}
 	ok(safe, "5000 garbage lines: every text safe");

@@ -1,7 +1,9 @@
 /*
- * textcheck: the oracle for proto.h's promise about every text it gives
- * back (valid UTF-8, no control character but tab), shared by test_proto
- * and fuzz/fuzz_proto so that both check the same rule.
+ * textcheck: the oracle for text that longjob promises is safe (valid
+ * UTF-8, no control character but tab): what proto.h gives back and what
+ * text_clean makes.  Shared by test_proto, test_text and fuzz/fuzz_proto so
+ * that all check the same rule, and written apart from src/text.c so that
+ * text.c is never checked against itself.
  */
 #ifndef LONGJOB_TEXTCHECK_H
 #define LONGJOB_TEXTCHECK_H
@@ -10,7 +12,7 @@
 
 /* 1 if s is valid UTF-8 without control characters other than tab. */
 static int __attribute__((unused))
-text_safe(const char *s)
+textcheck_safe(const char *s)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t len, i;

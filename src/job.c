@@ -1,0 +1,37 @@
+/* job: a job read from the store, and a change to write to it.  See job.h. */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "job.h"
+
+void
+job_init(struct job *j)
+{
+	memset(j, 0, sizeof *j);
+	j->eta_s = -1;
+}
+
+void
+job_clear(struct job *j)
+{
+	free(j->type);
+	free(j->state);
+	free(j->step);
+	free(j->message);
+	free(j->params);
+	free(j->steps);
+	free(j->result);
+	free(j->error);
+	job_init(j);
+}
+
+void
+job_change_init(struct job_change *c)
+{
+	memset(c, 0, sizeof *c);
+	c->progress = NAN;
+	c->eta_s = NAN;
+}
