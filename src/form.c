@@ -329,30 +329,31 @@ form_boundary_ok(const char *b)
 /*
  * Returns the client's file name made safe to store: the part after the
  * last '/' or '\\', without the ASCII control characters (dropped, tab
- * too; other bytes are kept as they are, UTF-8 or not), at most 255 bytes
- * (not cut inside a UTF-8 sequence).  "upload" when nothing usable is left.
+ * too), other bytes that are not valid UTF-8 and C1 controls as '?' (the
+ * name reaches the handler in its JSON input, which is UTF-8 text), at most
+ * 255 bytes, not cut inside a character.  "upload" when nothing usable is left.
  */
 static char *
 form_filename(const char *raw)
 {
 	const char *base = raw, *p;
-	unsigned char c;
-	size_t n = 0;
+	struct buf kept, safe;
 	char *out;
 
 	for (p = raw; *p != '\0'; p++) {
 		if (*p == '/' || *p == '\\')
 			base = p + 1;
 	}
-	out = xmalloc(strlen(base) + 1);
+	buf_init(&kept, 0);
 	for (p = base; *p != '\0'; p++) {
-		c = (unsigned char)*p;
-		if (c >= 0x20 && c != 0x7f)
-			out[n++] = (char)c;
+		if ((unsigned char)*p >= 0x20 && *p != 0x7f)
+			buf_add(&kept, p, 1);
 	}
-	n = text_cut(out, n, FORM_MAX_FILENAME);
-	out[n] = '\0';
-	if (n == 0 || strcmp(out, ".") == 0 || strcmp(out, "..") == 0) {
+	buf_init(&safe, 0);
+	text_clean(&safe, kept.data != NULL ? kept.data : "", kept.len, FORM_MAX_FILENAME, 0);
+	buf_free(&kept);
+	out = buf_take(&safe);
+	if (*out == '\0' || strcmp(out, ".") == 0 || strcmp(out, "..") == 0) {
 		free(out);
 		return xstrdup("upload");
 	}

@@ -67,6 +67,11 @@ params_store(struct params *p, const struct config_field *f, const char *value,
 		return -1;
 	}
 	if (f->kind == FIELD_STRING) {
+		/* A handler reads its input as JSON text, which is UTF-8. */
+		if (!text_valid(value, len)) {
+			*cause = xasprintf("field '%s' is not valid UTF-8 text", f->name);
+			return -1;
+		}
 		/* Characters, not bytes: the config's bounds count them so. */
 		chars = (long long)text_chars(value, len);
 		if (chars < f->min || chars > f->max) {

@@ -95,6 +95,20 @@ text_cut(const char *s, size_t n, size_t max)
 	return max;
 }
 
+int
+text_valid(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, len;
+
+	while (i < n) {
+		if ((len = text_char(u + i, n - i)) == 0)
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
 size_t
 text_chars(const char *s, size_t n)
 {

@@ -7,7 +7,7 @@
  * character is C0 (U+0000 to U+001F), DEL (U+007F) or C1 (U+0080 to
  * U+009F): a terminal may act on any of them, and none belongs in a message.
  *
- * text_clean checks and cleans; text_cut and text_chars only look at where
+ * text_valid checks, text_clean checks and cleans; text_cut and text_chars only look at where
  * characters start, so they are meant for text that is valid already (on
  * other bytes they stay within their bounds but may cut or count oddly).
  */
@@ -34,6 +34,8 @@ size_t text_clean(struct buf *b, const char *s, size_t n, size_t max, int keep);
  * bytes long and does not end inside a character (for valid UTF-8).
  */
 size_t text_cut(const char *s, size_t n, size_t max);
+/* 1 if the n bytes at s are valid UTF-8 (control characters included), else 0. */
+int text_valid(const char *s, size_t n);
 /* The number of characters in the n bytes at s (for valid UTF-8). */
 size_t text_chars(const char *s, size_t n);
 

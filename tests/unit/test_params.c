@@ -92,6 +92,10 @@ main(void)
 	refused(t, "5", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 10,
 	    "field 'name' must be 1 to 3 characters long");
 	refused(t, "5", "", 10, "field 'name' must be 1 to 3 characters long");
+	refused(t, "5", "a\xff", 10, "field 'name' is not valid UTF-8 text");
+	refused(t, "5", "\xc0\xaf", 10, "field 'name' is not valid UTF-8 text");
+	refused(t, "5", "\xed\xa0\x80", 10, "field 'name' is not valid UTF-8 text");
+	refused(t, "5", "a\xc3", 10, "field 'name' is not valid UTF-8 text");
 	refused(t, "5", NULL, 0, "field 'up' (up) is required");
 	refused(t, "5", NULL, 101, "the upload 'up' is larger than 100 bytes");
 	conf_free(c);

@@ -289,6 +289,25 @@ test_chars(void)
 	    "only the bytes given are counted");
 }
 
+/* text_valid: yes for each valid table's input, no for each invalid one's. */
+static void
+test_valid(void)
+{
+	char what[160];
+	size_t i;
+
+	for (i = 0; i < sizeof valid_cases / sizeof valid_cases[0]; i++) {
+		snprintf(what, sizeof what, "text_valid: %s", valid_cases[i].what);
+		ok(text_valid(valid_cases[i].in, valid_cases[i].n), what);
+	}
+	for (i = 0; i < sizeof invalid_cases / sizeof invalid_cases[0]; i++) {
+		snprintf(what, sizeof what, "text_valid refuses: %s", invalid_cases[i].what);
+		ok(!text_valid(invalid_cases[i].in, invalid_cases[i].n), what);
+	}
+	ok(text_valid("", 0), "text_valid: empty text");
+	ok(text_valid("a\tb\n\x01", 4), "text_valid: control characters are valid UTF-8");
+}
+
 int
 main(void)
 {
@@ -303,5 +322,6 @@ main(void)
 	test_clean_buf();
 	test_clean_garbage();
 	test_chars();
+	test_valid();
 	return tap_done();
 }
