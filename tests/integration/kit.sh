@@ -105,6 +105,17 @@ for kind in c $kinds; do
 	ids[$kind]=$(lj_submit "$(type_of "$kind")" --data-urlencode "name=$(name_of "$kind")" -d seconds=2)
 	lj_check $? "$(type_of "$kind") submitted (${ids[$kind]})"
 done
+# The demo page's form for hello, posted with its own defaults as a browser would.
+page=$(curl -s -m 20 "$LJ_URL/hello.html")
+action=$(echo "$page" | sed -n 's/.*<form method="post" action="\([^"]*\)".*/\1/p')
+lj_is "$action" longjob/submit/hello "hello.html's form posts to the hello type"
+form=$(echo "$page" | tr '\n' ' ' | grep -o '<input [^>]*name="[a-z]*"[^>]*value="[^"]*"' |
+	grep -v '_nojs' | sed 's/.*name="\([a-z]*\)".*value="\([^"]*\)".*/-d \1=\2/' | tr '\n' ' ')
+lj_is "$form" "-d name=world -d seconds=5 " "hello.html's form has the fields the type declares"
+# shellcheck disable=SC2086 # the form's -d words
+page_answer=$(curl -s -m 20 -o /dev/null -w '%{http_code} %{redirect_url}' $form "$LJ_URL/$action")
+lj_is "${page_answer%% *}" 303 "the form's post is answered with 303 to the job page"
+page_id=$(echo "$page_answer" | sed -n 's/.*job.html?id=\([0-9a-f]*\).*/\1/p')
 guard=$(lj_submit hello --data-urlencode 'name=progress 42' -d seconds=0)
 lj_check $? "hello submitted with the name 'progress 42' ($guard)"
 guard_nl=$(lj_submit hello --data-urlencode $'name=Ann\nprogress 99' -d seconds=0)
@@ -154,6 +165,9 @@ for kind in c $kinds; do
 	grep -qi '^content-type: text/plain' "$LJ_TMP/got-$kind.hdrs"
 	lj_check $? "$t: served as text/plain"
 done
+
+lj_wait_state "$page_id" succeeded 60
+lj_check $? "the job the demo page's form started succeeded ($page_id)"
 
 # --- the kit's guard, on the stream.
 lj_stream "$guard" "$LJ_TMP/g" -l 0
