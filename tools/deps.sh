@@ -5,9 +5,10 @@
 # fuzzing and browser tooling, and the interpreters of the README's example
 # handlers).  Needs root (or sudo) only when it installs.
 #
-# The package scripts would start a system-wide lighttpd and Apache on port 80 on
-# install; a temporary policy-rc.d stops that (the demo and the tests start
-# their own lighttpd on 127.0.0.1 with their own config).
+# The package scripts would start a system-wide lighttpd and Apache on port 80
+# on install, and enable them at boot: a temporary policy-rc.d stops the
+# start, and the servers this run installed are disabled at boot (the demo
+# and the tests start their own, on 127.0.0.1, with their own config).
 set -eu
 
 # The demo: a compiler, autotools, the three libraries and libpng (the
@@ -72,4 +73,11 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+for server in lighttpd apache2; do
+	case " $(echo $missing) " in *" $server "*) ;; *) continue ;; esac
+	# update-rc.d disables the SysV links and, under systemd, the unit too.
+	$SUDO update-rc.d "$server" disable >/dev/null 2>&1 || true
+	echo "deps.sh: $server is installed but not started, now or at boot" \
+		"(systemctl enable --now $server to have it)"
+done
 echo "deps.sh: done"
