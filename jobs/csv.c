@@ -21,6 +21,7 @@
 
 #include "csv.h"
 #include "handler.h"
+#include "text.h"
 
 #define CSV_MESSAGE_MAX 512	/* bytes of a message after "line N: " */
 
@@ -35,40 +36,6 @@ csv_fail(long line, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	handler_fail("line %ld: %s", line, msg);
-}
-
-/* 1 if the n bytes at s are well-formed UTF-8 (no overlongs, no surrogates). */
-static int
-csv_utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0, len, k;
-	unsigned long cp, min;
-
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (s[i] >= 0xC2 && s[i] <= 0xDF)
-			len = 2, cp = s[i] & 0x1F, min = 0x80;
-		else if ((s[i] & 0xF0) == 0xE0)
-			len = 3, cp = s[i] & 0x0F, min = 0x800;
-		else if (s[i] >= 0xF0 && s[i] <= 0xF4)
-			len = 4, cp = s[i] & 0x07, min = 0x10000;
-		else
-			return 0;
-		if (n - i < len)
-			return 0;
-		for (k = 1; k < len; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3F);
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return 0;
-		i += len;
-	}
-	return 1;
 }
 
 /*
@@ -89,7 +56,7 @@ csv_check_line(const struct csv *c)
 		csv_fail(c->line, "the line is longer than %d bytes", CSV_LINE_MAX);
 	if (memchr(p, '\0', n) != NULL)
 		csv_fail(c->line, "the line contains a NUL byte");
-	if (!csv_utf8_valid((const unsigned char *)p, n))
+	if (!text_valid(p, n))
 		csv_fail(c->line, "the line is not valid UTF-8 (save the file as "
 		    "CSV UTF-8)");
 }

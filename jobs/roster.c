@@ -14,9 +14,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "csv.h"
 #include "handler.h"
 #include "roster.h"
+#include "text.h"
 
 #define ROWS_MAX 200000
 #define TEXT_MAX 200			/* bytes in a name, area, department, designation */
@@ -39,19 +41,12 @@ static const char *const day_names[7] = {
 static const char *
 show(const char *value, char *out, size_t size)
 {
-	size_t n = strlen(value), i;
+	struct buf b;
 
-	if (size < SHOW_MAX + 4)
-		return "";
-	if (n > SHOW_MAX) {
-		n = SHOW_MAX;
-		while (n > 0 && ((unsigned char)value[n] & 0xC0) == 0x80)
-			n--;
-	}
-	for (i = 0; i < n; i++)
-		out[i] = (unsigned char)value[i] < 0x20 || value[i] == 0x7f ?
-		    '?' : value[i];
-	strcpy(out + n, strlen(value) > n ? "..." : "");
+	buf_init(&b, 0);
+	text_quote(&b, value, strlen(value), SHOW_MAX);
+	snprintf(out, size, "%s", b.data != NULL ? b.data : "");
+	buf_free(&b);
 	return out;
 }
 

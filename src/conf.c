@@ -306,8 +306,7 @@ conf_join(const char *parent, const char *key)
 		buf_addf(&b, "%s.", parent);
 	if (len == 0)
 		buf_adds(&b, "\"\"");
-	if (text_clean(&b, key, len, CONF_MAX_NAME, 0) < len)
-		buf_adds(&b, "...");
+	text_quote(&b, key, len, CONF_MAX_NAME);
 	return buf_take(&b);
 }
 

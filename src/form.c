@@ -174,8 +174,7 @@ form_quote(char *out, size_t size, const char *s, size_t len)
 	struct buf b;
 
 	buf_init(&b, 0);
-	if (text_clean(&b, s, len, FORM_QUOTE_MAX, 0) < len)
-		buf_adds(&b, "...");
+	text_quote(&b, s, len, FORM_QUOTE_MAX);
 	snprintf(out, size, "%s", b.data != NULL ? b.data : "");
 	buf_free(&b);
 	return out;

@@ -323,7 +323,7 @@ intake_path_cause(const char *path)
 	/* The path is the client's, decoded by the server: quote it as safe text. */
 	buf_init(&b, 0);
 	buf_adds(&b, "unknown job type '");
-	text_clean(&b, path, n, 64, 0);
+	text_quote(&b, path, n, 64);
 	buf_adds(&b, "'");
 	return buf_take(&b);
 }

@@ -95,6 +95,13 @@ text_cut(const char *s, size_t n, size_t max)
 	return max;
 }
 
+void
+text_quote(struct buf *b, const char *s, size_t n, size_t max)
+{
+	if (text_clean(b, s, n, max, 0) < n)
+		buf_adds(b, "...");
+}
+
 int
 text_valid(const char *s, size_t n)
 {

@@ -30,6 +30,12 @@ struct buf;
  */
 size_t text_clean(struct buf *b, const char *s, size_t n, size_t max, int keep);
 /*
+ * Appends the n bytes at s to b as text_clean does (no control character
+ * kept), at most max bytes, then "..." if it had to cut: outside text quoted
+ * in a message.
+ */
+void text_quote(struct buf *b, const char *s, size_t n, size_t max);
+/*
  * The length of the longest prefix of the n bytes at s that is at most max
  * bytes long and does not end inside a character (for valid UTF-8).
  */
