@@ -26,9 +26,10 @@ for _ in $(seq 100); do
 	[ "$(sqlite3 "$db" "SELECT count(*) FROM events WHERE job_id = '$id' AND kind = 'log'")" -ge 5 ] && break
 	sleep 0.05
 done
-{ echo 'BEGIN IMMEDIATE;'; echo "SELECT 'locked';"; sleep 13; echo 'COMMIT;'; } |
+# The job writes too: wait for the lock (.timeout), and say "locked" only once it is ours (.bail).
+{ echo '.timeout 10000'; echo '.bail on'; echo 'BEGIN IMMEDIATE;'; echo "SELECT 'locked';"; sleep 13; echo 'COMMIT;'; } |
 	lj_as sqlite3 "$db" >"$LJ_TMP/lock.out" 2>&1 & lock=$!
-for _ in $(seq 100); do grep -q locked "$LJ_TMP/lock.out" && break; sleep 0.05; done
+for _ in $(seq 200); do grep -q locked "$LJ_TMP/lock.out" && break; sleep 0.05; done
 t0=$(date +%s)
 lj_is "$(cat "$LJ_TMP/lock.out")" locked "another connection holds the write lock for 13 s"
 lj_is "$(state "$id")" "running " "the first job is running when the lock is taken"

@@ -162,9 +162,10 @@ running_handler "$id" >/dev/null
 db=$(sed -n 's/^  "database": "\(.*\)",$/\1/p' "$LJ_CONFIG")
 [ -n "$db" ] || db=$LJ_STATE/longjob.db
 [ -f "$db" ] || lj_die "no database at $db"
-{ echo 'BEGIN IMMEDIATE;'; echo "SELECT 'locked';"; sleep 3; echo 'COMMIT;'; } |
+# The job writes too: wait for the lock (.timeout), and say "locked" only once it is ours (.bail).
+{ echo '.timeout 10000'; echo '.bail on'; echo 'BEGIN IMMEDIATE;'; echo "SELECT 'locked';"; sleep 3; echo 'COMMIT;'; } |
 	lj_as sqlite3 "$db" >"$LJ_TMP/lock.out" 2>&1 & lock=$!
-for _ in $(seq 50); do grep -q locked "$LJ_TMP/lock.out" && break; sleep 0.05; done
+for _ in $(seq 200); do grep -q locked "$LJ_TMP/lock.out" && break; sleep 0.05; done
 grep -qx locked "$LJ_TMP/lock.out"
 lj_check $? "another connection holds the write lock"
 t0=$(now_ms)
