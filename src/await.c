@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,7 +44,35 @@ struct await {
 	struct waiter *waiters;
 };
 
-/* Sends an artifact file of an ended job. */
+/*
+ * 1 if a browser may run script in a document of this type when it is opened
+ * as a page (HTML, XHTML, SVG, any XML, JavaScript): such files are sent as
+ * attachments.  Images, text, JSON and the like still display inline.
+ */
+static int
+await_active_type(const char *ctype)
+{
+	static const char *const active[] = {
+		"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml",
+		"application/xml", "text/xsl", "text/javascript",
+		"application/javascript", "application/ecmascript",
+		"text/ecmascript", "multipart/x-mixed-replace",
+	};
+	size_t n = strcspn(ctype, "; \t"), i;
+
+	for (i = 0; i < sizeof active / sizeof active[0]; i++) {
+		if (strlen(active[i]) == n && strncasecmp(ctype, active[i], n) == 0)
+			return 1;
+	}
+	/* Any other XML type (application/atom+xml, ...) can carry script too. */
+	return n >= 4 && strncasecmp(ctype + n - 4, "+xml", 4) == 0;
+}
+
+/*
+ * Sends an artifact file of an ended job.  A handler's file is data, never a
+ * page of this site: nosniff, a CSP sandbox (opened as a document, it gets
+ * no script and an origin of its own), and active types as attachments.
+ */
 static void
 await_artifact(struct await *a, struct http_req *r, const struct job *j,
     const char *name)
@@ -64,6 +93,8 @@ await_artifact(struct await *a, struct http_req *r, const struct job *j,
 		http_error(r, 404, "the job has no file of that name");
 		return;
 	}
+	if (ctype == NULL)
+		ctype = xstrdup("application/octet-stream");
 	path = xasprintf("%s/%s/%s", a->cfg->spool, j->id, name);
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
 	    fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -71,7 +102,10 @@ await_artifact(struct await *a, struct http_req *r, const struct job *j,
 		goto out;
 	}
 	hdr = xasprintf("Content-Length: %lld\r\nCache-Control: private, max-age=3600\r\n"
-	    "X-Content-Type-Options: nosniff\r\n", (long long)sb.st_size);
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "Content-Security-Policy: sandbox; default-src 'none'; img-src 'self' data:; "
+	    "style-src 'unsafe-inline'\r\n%s", (long long)sb.st_size,
+	    await_active_type(ctype) ? "Content-Disposition: attachment\r\n" : "");
 	http_start(r, 200, ctype, hdr);
 	free(hdr);
 	while ((n = read(fd, chunk, sizeof chunk)) > 0) {
