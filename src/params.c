@@ -15,6 +15,7 @@ struct params {
 	const struct config_type *type;
 	struct json_object *fields;
 	struct json_object *files;
+	struct json_object *seen;	/* the declared fields sent so far */
 };
 
 struct params *
@@ -25,6 +26,7 @@ params_new(const struct config_type *t)
 	p->type = t;
 	p->fields = json_object_new_object();
 	p->files = json_object_new_object();
+	p->seen = json_object_new_object();
 	return p;
 }
 
@@ -35,16 +37,23 @@ params_free(struct params *p)
 		return;
 	json_object_put(p->fields);
 	json_object_put(p->files);
+	json_object_put(p->seen);
 	free(p);
 }
 
-/* Parses a whole decimal integer; -1 if it is not one. */
+/*
+ * Parses a whole decimal integer written the one plain way: an optional '-',
+ * then digits without leading zeros ("0" itself, but not "-0", "007", "+5"
+ * or " 5"); -1 if it is not one.
+ */
 static int
 params_parse_int(const char *s, long long *v)
 {
+	const char *d = *s == '-' ? s + 1 : s;
 	char *end;
 
-	if (*s == '\0' || strlen(s) > 20)
+	if (*d < '0' || *d > '9' || (d[0] == '0' && (d[1] != '\0' || d != s)) ||
+	    strlen(s) > 20)
 		return -1;
 	errno = 0;
 	*v = strtoll(s, &end, 10);
@@ -92,6 +101,18 @@ params_store(struct params *p, const struct config_field *f, const char *value,
 	return 0;
 }
 
+/* Refuses a declared field sent twice: which value was meant is anyone's guess. */
+static int
+params_once(struct params *p, const struct config_field *f, char **cause)
+{
+	if (json_object_object_get_ex(p->seen, f->name, NULL)) {
+		*cause = xasprintf("field '%s' was sent more than once", f->name);
+		return -1;
+	}
+	json_object_object_add(p->seen, f->name, NULL);
+	return 0;
+}
+
 int
 params_text(struct params *p, const char *name, const char *value, size_t len,
     char **cause)
@@ -100,6 +121,8 @@ params_text(struct params *p, const char *name, const char *value, size_t len,
 
 	if (f == NULL)
 		return 0;
+	if (params_once(p, f, cause) != 0)
+		return -1;
 	/* An empty optional number means "use the default", as a browser sends it. */
 	if (len == 0 && !f->required && f->kind != FIELD_STRING)
 		return 0;
@@ -115,6 +138,8 @@ params_file(struct params *p, const char *name, const char *path,
 
 	if (f == NULL)
 		return 0;
+	if (params_once(p, f, cause) != 0)
+		return -1;
 	if (f->kind != FIELD_FILE) {
 		*cause = xasprintf("field '%s' must be text, not a file", name);
 		return -1;

@@ -120,6 +120,12 @@ answer 400 "a string over its max length" "$S/small" --data-binary @<(head -c 20
 answer 400 "a field with a NUL byte" "$S/small" --data-binary 'note=a%00b'
 answer 400 "a bad %-escape" "$S/small" --data-binary 'note=%zz'
 answer 400 "a missing required upload" "$S/keep" -d note=x
+SAYS="was sent more than once" answer 400 "a text field sent twice" "$S/small" -d note=a -d note=b
+SAYS="was sent more than once" answer 400 "a second upload for a one-file field" "$S/small" \
+	-F "doc=@$T/pic" -F "doc=@$T/pic"
+SAYS="whole number" answer 400 "a number written '+5'" "$S/render" -d seconds=+5
+SAYS="whole number" answer 400 "a number written '05'" "$S/render" -d seconds=05
+SAYS="not valid UTF-8" answer 400 "a text field that is not UTF-8" "$S/small" --data-binary 'note=a%FFb'
 answer 400 "an unknown job type" "$S/nosuchtype" -d a=1
 answer 400 "no job type at all" "$S/" -d a=1
 # The type name is shown back, escaped, in a browser's error page

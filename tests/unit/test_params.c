@@ -52,6 +52,43 @@ refused(const struct config_type *t, const char *n, const char *name, size_t up,
 	free(cause);
 }
 
+/* A declared field sent twice is refused, text, empty number or file alike. */
+static void
+test_twice(const struct config_type *t)
+{
+	struct params *p;
+	char *cause = NULL;
+	int rc;
+
+	p = params_new(t);
+	rc = params_text(p, "name", "ab", 2, &cause) == 0 &&
+	    params_text(p, "name", "cd", 2, &cause) != 0;
+	ok(rc && cause != NULL && strstr(cause, "field 'name' was sent more than once"),
+	    "a text field sent twice is refused");
+	free(cause);
+	cause = NULL;
+	params_free(p);
+	p = params_new(t);
+	rc = params_text(p, "n", "", 0, &cause) == 0 &&
+	    params_text(p, "n", "7", 1, &cause) != 0;
+	ok(rc && cause != NULL, "an empty number then another is refused");
+	free(cause);
+	cause = NULL;
+	params_free(p);
+	p = params_new(t);
+	rc = params_file(p, "up", "/spool/x/upload-1", "a.csv", "text/csv", 5, &cause) == 0 &&
+	    params_file(p, "up", "/spool/x/upload-2", "b.csv", "text/csv", 5, &cause) != 0;
+	ok(rc && cause != NULL && strstr(cause, "field 'up' was sent more than once"),
+	    "a second upload for a one-file field is refused");
+	free(cause);
+	params_free(p);
+	p = params_new(t);
+	rc = params_text(p, "button", "a", 1, &cause) == 0 &&
+	    params_text(p, "button", "b", 1, &cause) == 0;
+	ok(rc, "an undeclared field sent twice is ignored, as undeclared fields are");
+	params_free(p);
+}
+
 int
 main(void)
 {
@@ -98,6 +135,16 @@ main(void)
 	refused(t, "5", "a\xc3", 10, "field 'name' is not valid UTF-8 text");
 	refused(t, "5", NULL, 0, "field 'up' (up) is required");
 	refused(t, "5", NULL, 101, "the upload 'up' is larger than 100 bytes");
+	/* Integers written the one plain way. */
+	refused(t, "+5", NULL, 10, "field 'n' must be a whole number");
+	refused(t, "05", NULL, 10, "field 'n' must be a whole number");
+	refused(t, "-0", NULL, 10, "field 'n' must be a whole number");
+	refused(t, " 5", NULL, 10, "field 'n' must be a whole number");
+	refused(t, "-", NULL, 10, "field 'n' must be a whole number");
+	json = submit(t, "10", NULL, 10, &cause);
+	ok(json != NULL && strstr(json, "\"n\":10") != NULL, "10 is a whole number");
+	free(json);
+	test_twice(t);
 	conf_free(c);
 	return tap_done();
 }
