@@ -117,19 +117,32 @@ async function submitForm(page, form, fields, file) {
   return new URL(page.url()).searchParams.get("id");
 }
 
+/* A GET of the test's own, sent again once if the connection it went out on
+ * was closed under it, as a browser does for a request that is safe to
+ * repeat: a socket kept alive from an earlier request, which lighttpd closes
+ * after its idle time just as this one goes out, fails as "socket hang up"
+ * (seen twice in full runs, Connection: close on this request or not). */
+async function get(ctx, url, headers) {
+  const opts = { headers: Object.assign({ Connection: "close" }, headers), timeout: 30000 };
+  try {
+    return await ctx.request.get(url, opts);
+  } catch (e) {
+    if (!/socket hang up|ECONNRESET/.test(String(e)))
+      throw e;
+    return await ctx.request.get(url, opts);
+  }
+}
+
 /* The state of an ended job, from the result program (JSON; it would wait
  * for a job that has not ended). */
 async function serverState(ctx, id) {
-  /* Connection: close: a kept-alive socket that lighttpd closes after its
-   * idle time as the request goes out fails as "socket hang up" (seen once). */
-  const res = await ctx.request.get(BASE + "longjob/result/" + id,
-    { headers: { Accept: "application/json", Connection: "close" }, timeout: 30000 });
+  const res = await get(ctx, BASE + "longjob/result/" + id, { Accept: "application/json" });
   return (await res.json()).state;
 }
 
 /* Fetches an image URL; its PNG size, or null. */
 async function fetchPngSize(ctx, url) {
-  const res = await ctx.request.get(url, { headers: { Connection: "close" }, timeout: 30000 });
+  const res = await get(ctx, url, {});
   return res.status() === 200 ? pngSize(await res.body()) : null;
 }
 
