@@ -371,6 +371,12 @@ await_too_long(struct await *a, struct waiter *w)
 		job_clear(&j);
 		return;
 	}
+	if (view_state_final(j.state)) {
+		/* It ended and this process missed the news: never 202 for that. */
+		await_answer(a, w->req, &j, w->name);
+		job_clear(&j);
+		return;
+	}
 	if (http_wants_html(w->req)) {
 		await_html_waiting(a, w->req, &j, hdr);
 	} else {
@@ -427,7 +433,7 @@ await_tick(void *ctx)
 	if (now - a->last_reap_ms >= AWAIT_REAP_MS) {
 		a->last_reap_ms = now;
 		if (store_reap_lost(a->st, RUNNER_STALE_S) > 0)
-			intake_start_worker(a->cfg);
+			intake_start_worker(a->cfg, NULL);
 	}
 	store_cursor_read(a->st, &a->cursor, await_row, a);
 	await_expire(a);

@@ -431,7 +431,7 @@ feed_tick(void *ctx)
 		/* A worker killed with -9 writes no `end`; this does, so no stream
 		 * hangs, and starts a worker for what was queued behind it. */
 		if (store_reap_lost(f->st, RUNNER_STALE_S) > 0)
-			intake_start_worker(f->cfg);
+			intake_start_worker(f->cfg, NULL);
 	}
 }
 

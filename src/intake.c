@@ -34,13 +34,13 @@ struct intake {
 };
 
 int
-intake_start_worker(const struct config *cfg)
+intake_start_worker(const struct config *cfg, char **cause)
 {
 	char *argv[] = { cfg->worker, "--config", cfg->path, NULL };
 	/* The worker gets a clean environment, but for these (debugging, tests). */
 	static const char *keep[] = { "LONGJOB_DEBUG", "ASAN_OPTIONS", "UBSAN_OPTIONS",
 	    "LSAN_OPTIONS", NULL };
-	char *envp[6] = { "PATH=/usr/local/bin:/usr/bin:/bin" };
+	char *envp[6] = { "PATH=/usr/local/bin:/usr/bin:/bin" }, *why = NULL;
 	int i, n = 1, rc;
 
 	for (i = 0; keep[i] != NULL; i++) {
@@ -48,10 +48,39 @@ intake_start_worker(const struct config *cfg)
 			envp[n++] = xasprintf("%s=%s", keep[i], getenv(keep[i]));
 	}
 	envp[n] = NULL;
-	rc = spawn_detached(cfg->worker, argv, envp);
+	rc = spawn_detached(cfg->worker, argv, envp, &why);
 	while (--n > 0)
 		free(envp[n]);
+	if (rc != 0) {
+		/* Where the sysadmin looks: the web server's error log. */
+		log_error("cannot start the worker (%s): %s", cfg->worker, why);
+		if (cause != NULL)
+			*cause = why;
+		else
+			free(why);
+	}
 	return rc;
+}
+
+/*
+ * No worker could be started for the job just queued: it fails with the
+ * cause rather than sitting queued with nothing to run it (unless a worker
+ * already running took it meanwhile).  2, or 0 if it was taken.
+ */
+static int
+intake_unstartable(struct store *st, const char *id, const char *why)
+{
+	struct json_object *o = json_object_new_object();
+	char *error = xasprintf("the server could not start its worker: %s", why);
+	int rc;
+
+	json_object_object_add(o, "state", json_object_new_string("failed"));
+	json_object_object_add(o, "error", json_object_new_string(error));
+	rc = store_job_unstartable(st, id, error,
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	free(error);
+	return rc == 1 ? 0 : 2;
 }
 
 int
@@ -59,6 +88,7 @@ intake_enqueue(const struct config *cfg, struct store *st, const char *id,
     const struct config_type *t, const char *params)
 {
 	struct json_object *steps = json_object_new_array();
+	char *why = NULL;
 	size_t i;
 	int rc;
 
@@ -75,8 +105,10 @@ intake_enqueue(const struct config *cfg, struct store *st, const char *id,
 	    json_object_to_json_string_ext(steps, JSON_C_TO_STRING_PLAIN),
 	    cfg->max_queued);
 	json_object_put(steps);
-	if (rc == 0 && intake_start_worker(cfg) != 0)
-		log_warn("job %s queued but no worker could be started; the next submission will start one", id);
+	if (rc == 0 && intake_start_worker(cfg, &why) != 0) {
+		rc = intake_unstartable(st, id, why);
+		free(why);
+	}
 	return rc;
 }
 
@@ -354,7 +386,7 @@ intake_check_request(struct intake *in, struct http_req *r,
 	return 0;
 }
 
-/* The HTTP status for intake_enqueue's answer (0, 1 queue full, -1), with *cause. */
+/* The HTTP status for intake_enqueue's answer (0, 1 queue full, 2 no worker, -1), with *cause. */
 static int
 intake_enqueue_status(const struct store *st, int rc, char **cause)
 {
@@ -362,6 +394,12 @@ intake_enqueue_status(const struct store *st, int rc, char **cause)
 		return 0;
 	if (rc == 1) {
 		*cause = xstrdup("too many jobs are waiting; try again in a moment");
+		return 503;
+	}
+	if (rc == 2) {
+		/* The details (a path, an errno) are in the error log, not for clients. */
+		*cause = xstrdup("the server cannot start its worker, so the job was not run; "
+		    "its error log says why");
 		return 503;
 	}
 	if (store_full(st)) {

@@ -31,7 +31,9 @@ void intake_close(void *ctx);
 extern const struct loop_ops intake_ops;
 /*
  * Queues a validated job and starts a worker for it.  0 queued, 1 refused
- * because the queue is full, -1 on a store error.  Shared with `longjob submit`.
+ * because the queue is full, 2 failed because no worker could be started
+ * (logged; the job ends failed with the cause), -1 on a store error.
+ * Shared with `longjob submit`.
  */
 int intake_enqueue(const struct config *cfg, struct store *st, const char *id,
     const struct config_type *t, const char *params);
@@ -45,7 +47,11 @@ void intake_remove_dir(const char *path);
  * 2 no such job, -1 store error.  Shared with `longjob cancel`.
  */
 int intake_cancel(struct store *st, const char *id);
-/* Starts a detached worker that runs queued jobs while slots are free. */
-int intake_start_worker(const struct config *cfg);
+/*
+ * Starts a detached worker that runs queued jobs while slots are free.  -1
+ * if it cannot be started: the cause is logged, and handed back in *cause
+ * (the caller frees) unless cause is NULL.
+ */
+int intake_start_worker(const struct config *cfg, char **cause);
 
 #endif

@@ -153,7 +153,8 @@ cmd_submit(struct instance *in, int argc, char **argv)
 		goto out;
 	}
 	if ((rc = intake_enqueue(in->cfg, in->st, id, t, params)) != 0) {
-		fprintf(stderr, "longjob: %s\n", rc == 1 ? "the queue is full" :
+		fprintf(stderr, "longjob: %s\n", rc == 1 ? "the queue is full" : rc == 2 ?
+		    "the worker cannot be started (see above); the job failed" :
 		    "cannot record the job");
 		rc = 1;
 		goto out;
@@ -243,12 +244,37 @@ cmd_gc(struct instance *in, int argc, char **argv)
 	return 0;
 }
 
-/* longjob check-config [PATH] */
+/*
+ * 0 if path is a program someone can run, else prints why and returns 1.
+ * As root, access(X_OK) passes any file with one execute bit, so the bits
+ * are what is checked; the web server's user may still lack the directories.
+ */
+static int
+check_program(const char *cfgpath, const char *what, const char *path)
+{
+	struct stat sb;
+	const char *why = NULL;
+
+	if (stat(path, &sb) != 0)
+		why = strerror(errno);
+	else if (!S_ISREG(sb.st_mode))
+		why = "not a regular file";
+	else if ((sb.st_mode & 0111) == 0 || (geteuid() != 0 && access(path, X_OK) != 0))
+		why = "not executable";
+	if (why == NULL)
+		return 0;
+	fprintf(stderr, "%s: %s %s: %s\n", cfgpath, what, path, why);
+	return 1;
+}
+
+/* longjob check-config [PATH]: the file, then the programs it names. */
 static int
 cmd_check_config(const char *path)
 {
 	struct config *cfg;
-	char *cause = NULL;
+	char *cause = NULL, *what;
+	int bad;
+	size_t i;
 
 	if (path == NULL)
 		path = conf_default_path();
@@ -257,9 +283,16 @@ cmd_check_config(const char *path)
 		free(cause);
 		return 1;
 	}
-	printf("%s: ok (%zu job types, database %s)\n", path, cfg->ntypes, cfg->database);
+	bad = check_program(path, "worker", cfg->worker);
+	for (i = 0; i < cfg->ntypes; i++) {
+		what = xasprintf("types.%s handler", cfg->types[i].name);
+		bad |= check_program(path, what, cfg->types[i].argv[0]);
+		free(what);
+	}
+	if (!bad)
+		printf("%s: ok (%zu job types, database %s)\n", path, cfg->ntypes, cfg->database);
 	conf_free(cfg);
-	return 0;
+	return bad;
 }
 
 /* Runs a command that needs the instance open. */

@@ -23,8 +23,14 @@
 
 #include <sys/types.h>
 
-/* Starts path detached; 0 once it is on its way, -1 (logged) if fork failed. */
-int spawn_detached(const char *path, char *const argv[], char *const envp[]);
+/*
+ * Starts path detached; 0 once it runs, -1 with *cause (the caller frees)
+ * if it could not be started: fork failed, or its execve did (reported back
+ * through a close-on-exec pipe, so a wrong or unexecutable path is an error
+ * someone sees, not a silent exit 127 behind /dev/null).
+ */
+int spawn_detached(const char *path, char *const argv[], char *const envp[],
+    char **cause);
 /*
  * Starts path in a new process group, cwd dir, fds[0..2] as stdin/stdout/
  * stderr.  Returns the pid, or -1 (logged).  The child reports an exec

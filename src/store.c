@@ -64,7 +64,7 @@ enum store_sql {
 	SQL_OLDEST_QUEUED, SQL_CLAIM, SQL_LOST, SQL_LIST, SQL_JOB_EVENTS,
 	SQL_EVENTS_AFTER, SQL_MAX_SEQ, SQL_DATA_VERSION, SQL_ARTIFACT_ADD,
 	SQL_ARTIFACT_GET, SQL_CANCEL, SQL_GC_LIST, SQL_GC_EVENTS, SQL_GC_ARTIFACTS,
-	SQL_GC_JOB, SQL_COUNT
+	SQL_GC_JOB, SQL_UNSTARTABLE, SQL_COUNT
 };
 
 static const char *store_sql_text[SQL_COUNT] = {
@@ -120,6 +120,8 @@ static const char *store_sql_text[SQL_COUNT] = {
 	[SQL_GC_EVENTS] = "DELETE FROM events WHERE job_id = ?1",
 	[SQL_GC_ARTIFACTS] = "DELETE FROM artifacts WHERE job_id = ?1",
 	[SQL_GC_JOB] = "DELETE FROM jobs WHERE id = ?1",
+	[SQL_UNSTARTABLE] = "UPDATE jobs SET state = 'failed', error = ?2, finished = ?3"
+	    " WHERE id = ?1 AND state = 'queued'",
 };
 
 struct store {
@@ -127,6 +129,7 @@ struct store {
 	char *path;
 	int full;		/* the last failure was the disk being full */
 	int busy;		/* the last failure was another writer holding the lock too long */
+	int64_t commits;	/* transactions this connection committed */
 	sqlite3_stmt *stmt[SQL_COUNT];
 };
 
@@ -202,8 +205,10 @@ store_exec(struct store *s, enum store_sql id)
 static int
 store_end(struct store *s, int rc)
 {
-	if (rc >= 0 && store_exec(s, SQL_COMMIT) == 0)
+	if (rc >= 0 && store_exec(s, SQL_COMMIT) == 0) {
+		s->commits++;
 		return rc;
+	}
 	if (!sqlite3_get_autocommit(s->db))
 		store_exec(s, SQL_ROLLBACK);
 	return -1;
@@ -740,10 +745,19 @@ store_max_seq(struct store *s, int64_t *seq)
 	return store_int_query(s, SQL_MAX_SEQ, NULL, seq);
 }
 
+/*
+ * data_version only changes for other connections' commits, so a process
+ * that reaped a lost worker itself would never read its own `end` and its
+ * streams would hang: its own commits are counted in too.  Both numbers
+ * only grow, so their sum changes whenever either does.
+ */
 int
-store_data_version(struct store *s, int64_t *v)
+store_version(struct store *s, int64_t *v)
 {
-	return store_int_query(s, SQL_DATA_VERSION, NULL, v);
+	if (store_int_query(s, SQL_DATA_VERSION, NULL, v) != 0)
+		return -1;
+	*v += s->commits;
+	return 0;
 }
 
 int
@@ -789,8 +803,8 @@ store_artifact_get(struct store *s, const char *id, const char *name,
 int
 store_cursor_end(struct store *s, struct store_cursor *c)
 {
-	/* -1 is never a data_version: the next read will look. */
-	c->data_version = -1;
+	/* -1 is never a version: the next read will look. */
+	c->version = -1;
 	return store_max_seq(s, &c->seq);
 }
 
@@ -821,11 +835,11 @@ store_cursor_read(struct store *s, struct store_cursor *c, store_event_cb cb,
 	struct store_cursor_read r = { c, cb, ctx, 0 };
 	int64_t version;
 
-	if (store_data_version(s, &version) != 0)
+	if (store_version(s, &version) != 0)
 		return -1;
-	if (version == c->data_version)
+	if (version == c->version)
 		return 0;
-	c->data_version = version;
+	c->version = version;
 	/* In batches, so one burst of events never means one huge result. */
 	do {
 		r.rows = 0;
@@ -868,6 +882,30 @@ store_job_cancel(struct store *s, const char *id, long *pid)
 	}
 	job_clear(&j);
 	/* 1 and 2 wrote nothing: commit is as good as rollback. */
+	return store_end(s, rc);
+}
+
+int
+store_job_unstartable(struct store *s, const char *id, const char *error,
+    const char *end_json)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	if (store_exec(s, SQL_BEGIN_IMMEDIATE) != 0)
+		return -1;
+	if ((st = store_stmt(s, SQL_UNSTARTABLE)) == NULL)
+		return store_end(s, -1);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, error, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 3, store_now());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = store_fail(s, "fail unstartable job");
+	sqlite3_reset(st);
+	if (rc == 0 && sqlite3_changes(s->db) == 0)
+		rc = 1;
+	if (rc == 0)
+		rc = store_add_event(s, id, "end", end_json, NULL);
 	return store_end(s, rc);
 }
 

@@ -80,6 +80,13 @@ int store_job_claim(struct store *s, int max_running, pid_t pid, double stale_s,
  */
 int store_job_cancel(struct store *s, const char *id, long *pid);
 /*
+ * Fails a job that is still queued because no worker can be started for it,
+ * with error and its `end` event (end_json).  1 if it is no longer queued (a
+ * worker that was already running took it), and then nothing is written.
+ */
+int store_job_unstartable(struct store *s, const char *id, const char *error,
+    const char *end_json);
+/*
  * Deletes ended jobs that finished before `before` (unix time), with their
  * events and artifacts; cb is then called with each id (to remove its
  * files).  Returns how many, or -1.
@@ -97,21 +104,21 @@ int store_job_events(struct store *s, const char *id, int64_t after,
 
 /*
  * A reader's place in the event log.  store_cursor_read calls cb for every
- * event after it, in order, and moves it on; it asks PRAGMA data_version
- * first and reads nothing if no other connection wrote since the last read,
- * so polling an idle store costs one tiny query.
+ * event after it, in order, and moves it on; it asks store_version first
+ * and reads nothing if nobody wrote since the last read, so polling an idle
+ * store costs one tiny query.
  */
 struct store_cursor {
 	int64_t seq;
-	int64_t data_version;
+	int64_t version;
 };
 
 /* Places the cursor at the current end of the log. */
 int store_cursor_end(struct store *s, struct store_cursor *c);
 int store_cursor_read(struct store *s, struct store_cursor *c, store_event_cb cb,
     void *ctx);
-/* PRAGMA data_version: changes whenever another connection commits. */
-int store_data_version(struct store *s, int64_t *v);
+/* Changes whenever anyone commits, this connection included. */
+int store_version(struct store *s, int64_t *v);
 
 /* Records an artifact; content type of one (1 if none); caller frees *ctype. */
 int store_artifact_add(struct store *s, const char *id, const char *name,

@@ -263,7 +263,7 @@ watch_follow(struct watcher *w, struct store *st, const char *id, int poll_ms)
 		/* A worker killed with -9 writes no `end`: look for one now and then. */
 		if (++ticks % WATCH_REAP_TICKS == 0)
 			store_reap_lost(st, RUNNER_STALE_S);
-		if (store_data_version(st, &v) != 0)
+		if (store_version(st, &v) != 0)
 			return 2;
 		if (v == version)
 			continue;

@@ -26,36 +26,6 @@ P=$LJ_URL/longjob/progress
 
 now_ms() { date +%s%3N; }
 
-# The handler of a job: the process group leader working in the job's directory.
-handler_of() {
-	local p pid
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/cwd" 2>/dev/null)" = "$LJ_STATE/spool/$1" ] || continue
-		pid=${p#/proc/}
-		[ "$(cut -d' ' -f5 "$p/stat" 2>/dev/null)" = "$pid" ] && { echo "$pid"; return 0; }
-	done
-	return 1
-}
-
-# 0 if the process is gone (a zombie is gone: here PID 1 may not reap orphans).
-gone() {
-	local state
-	state=$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 0
-	[ "$state" = Z ] || [ "$state" = X ]
-}
-
-# Waits (bounded) until a job's handler is running and has reported; prints its pid.
-running_handler() {
-	local h
-	for _ in $(seq 100); do
-		h=$(handler_of "$1") && [ -n "$h" ] &&
-			"$top_builddir/longjob" show "$1" 2>/dev/null | grep -q '"progress": [1-9]' &&
-			{ echo "$h"; return 0; }
-		sleep 0.1
-	done
-	return 1
-}
-
 # The progress processes serving this test (one per stream under CGI).
 progress_pids() {
 	local p
@@ -69,7 +39,7 @@ progress_pids() {
 # ---- kill -9 of a worker; of a worker and its handler; of a handler.
 a=$(lj_submit long) && b=$(lj_submit long) && c=$(lj_submit long)
 lj_check $? "three 30-second jobs submitted"
-ha=$(running_handler "$a") && hb=$(running_handler "$b") && hc=$(running_handler "$c")
+ha=$(lj_running_handler "$a") && hb=$(lj_running_handler "$b") && hc=$(lj_running_handler "$c")
 lj_check $? "their handlers are running and reporting"
 wa=$(cut -d' ' -f4 "/proc/$ha/stat") wb=$(cut -d' ' -f4 "/proc/$hb/stat")
 grep -q longjob-worker "/proc/$wa/cmdline" && grep -q longjob-worker "/proc/$wb/cmdline"
@@ -102,8 +72,8 @@ lj_check $? "within 10 s of the kill ($((t1 - t0)) ms)"
 lj_check $? "the job record says so too"
 tail -1 "$LJ_TMP/c/0.events" | grep -q 'end	{"state":"failed","error":".*signal 9'
 lj_check $? "a job whose handler was killed fails naming the signal: $(tail -1 "$LJ_TMP/c/0.events" | cut -f4)"
-for _ in $(seq 50); do gone "$ha" && break; sleep 0.1; done
-gone "$ha"
+for _ in $(seq 50); do lj_gone "$ha" && break; sleep 0.1; done
+lj_gone "$ha"
 lj_check $? "the handler of the worker that died is gone too"
 
 # ---- kill -9 of the progress process mid-stream.
@@ -158,7 +128,7 @@ lj_check $? "and there were enough of them to mean something"
 id=$(lj_submit ticker)
 lj_check $? "a job printing a line every 100 ms submitted"
 lj_stream "$id" "$LJ_TMP/t" -T & s=$!
-running_handler "$id" >/dev/null
+lj_running_handler "$id" >/dev/null
 db=$(sed -n 's/^  "database": "\(.*\)",$/\1/p' "$LJ_CONFIG")
 [ -n "$db" ] || db=$LJ_STATE/longjob.db
 [ -f "$db" ] || lj_die "no database at $db"
@@ -195,11 +165,11 @@ lj_check $? "and the job succeeded"
 
 # ---- A worker dies while nobody watches: the command line does not show it running.
 id=$(lj_submit long)
-h=$(running_handler "$id")
+h=$(lj_running_handler "$id")
 lj_check $? "a job nobody watches is running"
 w=$(cut -d' ' -f4 "/proc/$h/stat")
 kill -9 "$w" "$h"
-for _ in $(seq 50); do gone "$w" && break; sleep 0.02; done
+for _ in $(seq 50); do lj_gone "$w" && break; sleep 0.02; done
 "$top_builddir/longjob" show "$id" | grep -q '"error": "worker lost"'
 lj_check $? "after its worker is killed, longjob show says: failed, worker lost"
 lj_done

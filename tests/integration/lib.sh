@@ -522,6 +522,36 @@ lj_add_type() {
 	grep -q "\"$1\": " "$LJ_CONFIG" || lj_die "cannot add type $1"
 }
 
+# The handler of a job: the process group leader working in the job's directory.
+lj_handler_of() {
+	local p pid
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/cwd" 2>/dev/null)" = "$LJ_STATE/spool/$1" ] || continue
+		pid=${p#/proc/}
+		[ "$(cut -d' ' -f5 "$p/stat" 2>/dev/null)" = "$pid" ] && { echo "$pid"; return 0; }
+	done
+	return 1
+}
+
+# 0 if the process is gone (a zombie is gone: here PID 1 may not reap orphans).
+lj_gone() {
+	local state
+	state=$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ "$state" = Z ] || [ "$state" = X ]
+}
+
+# Waits (bounded) until a job's handler is running and has reported; prints its pid.
+lj_running_handler() {
+	local h
+	for _ in $(seq 100); do
+		h=$(lj_handler_of "$1") && [ -n "$h" ] &&
+			"$top_builddir/longjob" show "$1" 2>/dev/null | grep -q '"progress": [1-9]' &&
+			{ echo "$h"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
 # lj_test_handlers: the job types backed by tests/handlers.
 lj_test_handlers() {
 	local h=$LJ_HANDLERS
