@@ -21,11 +21,15 @@
 #include "loop.h"
 #include "proto.h"
 #include "runner.h"
+#include "slots.h"
 #include "store.h"
 #include "view.h"
 #include "xmem.h"
 
 #define AWAIT_REAP_MS 5000
+/* Waiting places per job are shared by the jobs of one bucket (a hex prefix of the id). */
+#define AWAIT_BUCKET_DIGITS 3
+#define AWAIT_BUCKETS 4096
 
 /* One request waiting for its job to end. */
 struct waiter {
@@ -33,6 +37,7 @@ struct waiter {
 	char id[JOBID_LEN + 1];
 	char name[PROTO_MAX_ID + 1];	/* artifact, or "" for the result itself */
 	long long deadline_ms;		/* then it gets 202 and comes back later */
+	int slot_all, slot_job;		/* its places (slots.h), -1 none */
 	struct waiter *next;
 };
 
@@ -42,6 +47,7 @@ struct await {
 	struct store_cursor cursor;
 	long long last_reap_ms;
 	struct waiter *waiters;
+	struct slots *slots;		/* places of waiting requests, opened at the first */
 };
 
 /*
@@ -270,6 +276,79 @@ await_check(struct http_req *r, char id[JOBID_LEN + 1], char name[PROTO_MAX_ID +
 	return 0;
 }
 
+/*
+ * A request that waited result_wait_s gets 202 with the job's state and
+ * Retry-After, before the front end's timeouts can cut it (mod_fcgid
+ * answers 500 after 40 s of silence); the client asks again.  So does one
+ * that finds no place to wait.  A job that ended meanwhile is answered.
+ */
+static void
+await_not_yet(struct await *a, struct http_req *r, const char *id, const char *name)
+{
+	static const char *hdr = "Retry-After: 5\r\nCache-Control: no-store\r\n";
+	struct job j;
+	char *json;
+
+	job_init(&j);
+	if (store_job_snapshot(a->st, id, &j) != 0) {
+		http_error(r, 500, "the job store cannot be read");
+		job_clear(&j);
+		return;
+	}
+	if (view_state_final(j.state)) {
+		/* It ended and this process missed the news: never 202 for that. */
+		await_answer(a, r, &j, name);
+		job_clear(&j);
+		return;
+	}
+	if (http_wants_html(r)) {
+		await_html_waiting(a, r, &j, hdr);
+	} else {
+		json = view_state(&j);
+		http_start(r, 202, "application/json", hdr);
+		http_printf(r, "%s\n", json);
+		free(json);
+	}
+	job_clear(&j);
+}
+
+/*
+ * Finds the waiter a place among all waiting requests (max_waiting) and
+ * among those of its job's bucket (max_waiting_per_job): each one holds a
+ * connection of the web server's, which does not notice a client that left
+ * before the answer; past the bounds a request is answered at once.  0, or
+ * -1 if either is full.
+ */
+static int
+await_place(struct await *a, struct waiter *w, const char *id)
+{
+	const struct config *c = a->cfg;
+	char *path, hex[AWAIT_BUCKET_DIGITS + 1];
+	int bucket;
+
+	w->slot_all = w->slot_job = -1;
+	if (a->slots == NULL) {
+		path = xasprintf("%s/.waiting", c->spool);
+		a->slots = slots_open(path, c->max_waiting + AWAIT_BUCKETS * c->max_waiting_per_job);
+		free(path);
+		if (a->slots == NULL)
+			return 0;	/* logged; better unbounded than refusing every wait */
+	}
+	memcpy(hex, id, AWAIT_BUCKET_DIGITS);
+	hex[AWAIT_BUCKET_DIGITS] = '\0';
+	bucket = (int)strtol(hex, NULL, 16);
+	w->slot_all = slots_take(a->slots, 0, c->max_waiting);
+	if (w->slot_all != -1)
+		w->slot_job = slots_take(a->slots,
+		    c->max_waiting + bucket * c->max_waiting_per_job, c->max_waiting_per_job);
+	if (w->slot_all != -1 && w->slot_job != -1)
+		return 0;
+	slots_give(a->slots, w->slot_all);
+	log_info("job %s: %s waiting requests; answering 202 at once", id,
+	    w->slot_all == -1 ? "too many" : "too many of this job's");
+	return -1;
+}
+
 /* Answers at once if the job has ended, else keeps the request waiting. */
 static int
 await_request(void *ctx, struct http_req *r)
@@ -298,6 +377,11 @@ await_request(void *ctx, struct http_req *r)
 	}
 	job_clear(&j);
 	w = xcalloc(1, sizeof *w);
+	if (await_place(a, w, id) != 0) {
+		free(w);
+		await_not_yet(a, r, id, name);
+		return 1;
+	}
 	w->req = r;
 	memcpy(w->id, id, sizeof w->id);
 	w->deadline_ms = loop_now_ms() + a->cfg->result_wait_s * 1000LL;
@@ -321,6 +405,8 @@ await_remove(struct await *a, struct waiter *w)
 		}
 	}
 	w->req->data = NULL;
+	slots_give(a->slots, w->slot_all);
+	slots_give(a->slots, w->slot_job);
 	free(w);
 }
 
@@ -353,41 +439,6 @@ await_job_ended(struct await *a, const char *id)
 	job_clear(&j);
 }
 
-/*
- * A request that waited result_wait_s gets 202 with the job's state and
- * Retry-After, before the front end's timeouts can cut it (mod_fcgid
- * answers 500 after 40 s of silence); the client asks again.
- */
-static void
-await_too_long(struct await *a, struct waiter *w)
-{
-	static const char *hdr = "Retry-After: 5\r\nCache-Control: no-store\r\n";
-	struct job j;
-	char *json;
-
-	job_init(&j);
-	if (store_job_snapshot(a->st, w->id, &j) != 0) {
-		http_error(w->req, 500, "the job store cannot be read");
-		job_clear(&j);
-		return;
-	}
-	if (view_state_final(j.state)) {
-		/* It ended and this process missed the news: never 202 for that. */
-		await_answer(a, w->req, &j, w->name);
-		job_clear(&j);
-		return;
-	}
-	if (http_wants_html(w->req)) {
-		await_html_waiting(a, w->req, &j, hdr);
-	} else {
-		json = view_state(&j);
-		http_start(w->req, 202, "application/json", hdr);
-		http_printf(w->req, "%s\n", json);
-		free(json);
-	}
-	job_clear(&j);
-}
-
 /* Answers the requests that have waited long enough. */
 static void
 await_expire(struct await *a)
@@ -399,7 +450,7 @@ await_expire(struct await *a)
 		next = w->next;
 		if (now < w->deadline_ms || w->req->gone)
 			continue;
-		await_too_long(a, w);
+		await_not_yet(a, w->req, w->id, w->name);
 		loop_finish(w->req);
 		await_remove(a, w);
 	}
@@ -453,6 +504,9 @@ await_new(const struct config *cfg, struct store *st)
 void
 await_free(struct await *a)
 {
+	if (a == NULL)
+		return;
+	slots_close(a->slots);
 	free(a);
 }
 

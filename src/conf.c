@@ -142,6 +142,15 @@ static const struct conf_key conf_top[] = {
 	  "A result request waits at most this long for its job, then answers "
 	  "202 with Retry-After and the job's state. Keep it below the "
 	  "front end's idle timeout (mod_fcgid's FcgidIOTimeout, 40)." },
+	{ "max_waiting", CONF_INT, TOP(max_waiting), NULL, 256, 1, 100000, NULL,
+	  "Result requests that wait for their job at once, over every "
+	  "process; past this a request gets 202 with Retry-After at once. "
+	  "Each holds a connection of the web server's, which does not "
+	  "notice a client that left before the answer." },
+	{ "max_waiting_per_job", CONF_INT, TOP(max_waiting_per_job), NULL, 16, 1,
+	  1000, NULL,
+	  "Result requests that wait for one job at once (counted per 1/4096 "
+	  "of the job ids); past this, 202 at once." },
 	{ "retry_ms", CONF_INT, TOP(retry_ms), NULL, 2000, 100, 600000, NULL,
 	  "The SSE retry: value, how long a browser waits before it "
 	  "reconnects." },

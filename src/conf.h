@@ -56,6 +56,8 @@ struct config {
 	int heartbeat_s;	/* SSE keepalive comment after this much silence */
 	int stream_max_s;	/* a stream ends itself after this long; the client resumes */
 	int result_wait_s;	/* a result request answers 202 after waiting this long */
+	int max_waiting;	/* result requests waiting at once, all processes */
+	int max_waiting_per_job;
 	int retry_ms;		/* the SSE retry: value */
 	int progress_interval_ms;	/* coalescing window for progress rows */
 	int log_lines;		/* at most this many log events per job */

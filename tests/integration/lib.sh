@@ -352,6 +352,8 @@ SetEnv UBSAN_OPTIONS "$UBSAN_OPTIONS"
 FcgidInitialEnv ASAN_OPTIONS "$ASAN_OPTIONS"
 FcgidInitialEnv UBSAN_OPTIONS "$UBSAN_OPTIONS"
 Include "$site"
+# A test's own server settings (waiting.sh lowers the server's limits).
+${LJ_APACHE_EXTRA:-}
 APACHE
 }
 
@@ -380,6 +382,8 @@ lj_server_start() {
 	lighttpd*)
 		"${LJ_LIGHTTPD_WRITER:-lj_write_lighttpd_conf}"
 		echo "server.tag = \"$tag\"" >>"$LJ_TMP/lighttpd.conf"
+		# A test's own server settings (waiting.sh lowers the server's limits).
+		echo "${LJ_LIGHTTPD_EXTRA:-}" >>"$LJ_TMP/lighttpd.conf"
 		lighttpd -tt -f "$LJ_TMP/lighttpd.conf" >"$LJ_TMP/check.log" 2>&1 ||
 			lj_die "lighttpd rejects the generated config: $(cat "$LJ_TMP/check.log")"
 		lighttpd -D -f "$LJ_TMP/lighttpd.conf" >>"$LJ_RUN/lighttpd-stdout.log" 2>&1 &
