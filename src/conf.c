@@ -142,6 +142,12 @@ static const struct conf_key conf_top[] = {
 	  "A result request waits at most this long for its job, then answers "
 	  "202 with Retry-After and the job's state. Keep it below the "
 	  "front end's idle timeout (mod_fcgid's FcgidIOTimeout, 40)." },
+	{ "max_jobs_per_client", CONF_INT, TOP(max_jobs_per_client), NULL, 0, 0,
+	  100000, NULL,
+	  "Jobs one client (an address the web server passes; an IPv6 one by "
+	  "its /64) may have queued or running at once; past it, submit "
+	  "answers 429. 0: no limit. Behind a proxy every client has its "
+	  "address: set the proxy's real-address module first." },
 	{ "max_waiting", CONF_INT, TOP(max_waiting), NULL, 256, 1, 100000, NULL,
 	  "Result requests that wait for their job at once, over every "
 	  "process; past this a request gets 202 with Retry-After at once. "

@@ -52,6 +52,7 @@ struct config {
 	char *worker;		/* path of longjob-worker */
 	int max_running;
 	int max_queued;
+	int max_jobs_per_client;	/* queued or running per client address; 0 no limit */
 	int poll_ms;
 	int heartbeat_s;	/* SSE keepalive comment after this much silence */
 	int stream_max_s;	/* a stream ends itself after this long; the client resumes */

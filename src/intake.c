@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ftw.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -85,9 +86,10 @@ intake_unstartable(struct store *st, const char *id, const char *why)
 
 int
 intake_enqueue(const struct config *cfg, struct store *st, const char *id,
-    const struct config_type *t, const char *params)
+    const struct config_type *t, const char *params, const char *client)
 {
 	struct json_object *steps = json_object_new_array();
+	struct store_admit admit = { cfg->max_queued, client, cfg->max_jobs_per_client };
 	char *why = NULL;
 	size_t i;
 	int rc;
@@ -102,9 +104,10 @@ intake_enqueue(const struct config *cfg, struct store *st, const char *id,
 		json_object_array_add(steps, s);
 	}
 	rc = store_job_insert(st, id, t->name, params,
-	    json_object_to_json_string_ext(steps, JSON_C_TO_STRING_PLAIN),
-	    cfg->max_queued);
+	    json_object_to_json_string_ext(steps, JSON_C_TO_STRING_PLAIN), &admit);
 	json_object_put(steps);
+	if (rc == 2)
+		return 3;
 	if (rc == 0 && intake_start_worker(cfg, &why) != 0) {
 		rc = intake_unstartable(st, id, why);
 		free(why);
@@ -386,7 +389,7 @@ intake_check_request(struct intake *in, struct http_req *r,
 	return 0;
 }
 
-/* The HTTP status for intake_enqueue's answer (0, 1 queue full, 2 no worker, -1), with *cause. */
+/* The HTTP status for intake_enqueue's answer (see intake.h), with *cause. */
 static int
 intake_enqueue_status(const struct store *st, int rc, char **cause)
 {
@@ -395,6 +398,11 @@ intake_enqueue_status(const struct store *st, int rc, char **cause)
 	if (rc == 1) {
 		*cause = xstrdup("too many jobs are waiting; try again in a moment");
 		return 503;
+	}
+	if (rc == 3) {
+		*cause = xstrdup("you have as many jobs queued or running as one client may; "
+		    "submit again once one of them has ended");
+		return 429;
 	}
 	if (rc == 2) {
 		/* The details (a path, an errno) are in the error log, not for clients. */
@@ -411,6 +419,29 @@ intake_enqueue_status(const struct store *st, int rc, char **cause)
 }
 
 /*
+ * Who submits, for max_jobs_per_client: the address the server passes, an
+ * IPv6 one cut to its /64 (one host commonly has the whole of it).  Empty
+ * if the server passes none.
+ */
+static void
+intake_client(struct http_req *r, char out[INET6_ADDRSTRLEN])
+{
+	const char *addr = http_param(r, "REMOTE_ADDR");
+	unsigned char a6[16];
+	struct in_addr a4;
+
+	out[0] = '\0';
+	if (addr == NULL)
+		return;
+	if (inet_pton(AF_INET, addr, &a4) == 1) {
+		inet_ntop(AF_INET, &a4, out, INET6_ADDRSTRLEN);
+	} else if (inet_pton(AF_INET6, addr, a6) == 1) {
+		memset(a6 + 8, 0, 8);
+		inet_ntop(AF_INET6, a6, out, INET6_ADDRSTRLEN);
+	}
+}
+
+/*
  * Parses, validates and queues; the refusal status with *cause, or 0.
  * *nojs is set if the form came from a browser without JavaScript.
  */
@@ -421,7 +452,7 @@ intake_accept(struct intake *in, struct http_req *r, const struct config_type *t
 	struct form_limits limits;
 	enum form_error fe;
 	struct form *f;
-	char *params = NULL;
+	char *params = NULL, client[INET6_ADDRSTRLEN];
 	int status, rc;
 
 	form_limits_default(&limits, (size_t)t->max_body);
@@ -437,7 +468,8 @@ intake_accept(struct intake *in, struct http_req *r, const struct config_type *t
 	if (status == 0)
 		status = intake_params(t, f, &params, cause);
 	if (status == 0) {
-		rc = intake_enqueue(in->cfg, in->st, id, t, params);
+		intake_client(r, client);
+		rc = intake_enqueue(in->cfg, in->st, id, t, params, client[0] ? client : NULL);
 		status = intake_enqueue_status(in->st, rc, cause);
 	}
 	if (status != 0)

@@ -32,11 +32,12 @@ extern const struct loop_ops intake_ops;
 /*
  * Queues a validated job and starts a worker for it.  0 queued, 1 refused
  * because the queue is full, 2 failed because no worker could be started
- * (logged; the job ends failed with the cause), -1 on a store error.
- * Shared with `longjob submit`.
+ * (logged; the job ends failed with the cause), 3 refused because client
+ * (an address, or NULL: not counted) has max_jobs_per_client jobs queued
+ * or running, -1 on a store error.  Shared with `longjob submit`.
  */
 int intake_enqueue(const struct config *cfg, struct store *st, const char *id,
-    const struct config_type *t, const char *params);
+    const struct config_type *t, const char *params, const char *client);
 /* Creates the job's spool directory (and the spool itself) owner-only; *path is allocated. */
 int intake_job_dir(const struct config *cfg, const char *id, char **path);
 /* Removes a job directory and everything in it (symlinks are not followed). */

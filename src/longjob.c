@@ -152,7 +152,7 @@ cmd_submit(struct instance *in, int argc, char **argv)
 		fprintf(stderr, "longjob: %s\n", cause);
 		goto out;
 	}
-	if ((rc = intake_enqueue(in->cfg, in->st, id, t, params)) != 0) {
+	if ((rc = intake_enqueue(in->cfg, in->st, id, t, params, NULL)) != 0) {
 		fprintf(stderr, "longjob: %s\n", rc == 1 ? "the queue is full" : rc == 2 ?
 		    "the worker cannot be started (see above); the job failed" :
 		    "cannot record the job");

@@ -20,8 +20,13 @@
 #include "store.h"
 #include "xmem.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_MS 10000
+
+/* From schema version 1: the client that submitted a job (max_jobs_per_client). */
+static const char *store_upgrade_1 =
+    "ALTER TABLE jobs ADD COLUMN client TEXT;"
+    "CREATE INDEX jobs_client ON jobs(client, state);";
 
 static const char *store_schema =
     "CREATE TABLE jobs ("
@@ -41,8 +46,10 @@ static const char *store_schema =
     " params TEXT NOT NULL,"
     " steps TEXT NOT NULL DEFAULT '[]',"
     " result TEXT,"
-    " error TEXT);"
+    " error TEXT,"
+    " client TEXT);"
     "CREATE INDEX jobs_state ON jobs(state);"
+    "CREATE INDEX jobs_client ON jobs(client, state);"
     "CREATE TABLE events ("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     " job_id TEXT NOT NULL,"
@@ -64,7 +71,7 @@ enum store_sql {
 	SQL_OLDEST_QUEUED, SQL_CLAIM, SQL_LOST, SQL_LIST, SQL_JOB_EVENTS,
 	SQL_EVENTS_AFTER, SQL_MAX_SEQ, SQL_DATA_VERSION, SQL_ARTIFACT_ADD,
 	SQL_ARTIFACT_GET, SQL_CANCEL, SQL_GC_LIST, SQL_GC_EVENTS, SQL_GC_ARTIFACTS,
-	SQL_GC_JOB, SQL_UNSTARTABLE, SQL_COUNT
+	SQL_GC_JOB, SQL_UNSTARTABLE, SQL_CLIENT_JOBS, SQL_COUNT
 };
 
 static const char *store_sql_text[SQL_COUNT] = {
@@ -73,8 +80,10 @@ static const char *store_sql_text[SQL_COUNT] = {
 	[SQL_COMMIT] = "COMMIT",
 	[SQL_ROLLBACK] = "ROLLBACK",
 	[SQL_COUNT_STATE] = "SELECT count(*) FROM jobs WHERE state = ?1",
-	[SQL_INSERT_JOB] = "INSERT INTO jobs (id, type, state, created, params, steps)"
-	    " VALUES (?1, ?2, 'queued', ?3, ?4, ?5)",
+	[SQL_INSERT_JOB] = "INSERT INTO jobs (id, type, state, created, params, steps, client)"
+	    " VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6)",
+	[SQL_CLIENT_JOBS] = "SELECT count(*) FROM jobs WHERE client = ?1"
+	    " AND state IN ('queued', 'running')",
 	[SQL_GET_JOB] = "SELECT id, type, state, progress, step, message, eta_s,"
 	    " created, started, heartbeat, finished, worker_pid, params, steps,"
 	    " result, error FROM jobs WHERE id = ?1",
@@ -229,7 +238,7 @@ store_migrate(struct store *s, char **cause)
 	sqlite3_finalize(st);
 	if (version == STORE_SCHEMA_VERSION)
 		return 0;
-	if (version != 0) {
+	if (version < 0 || version > STORE_SCHEMA_VERSION) {
 		*cause = xasprintf("%s: schema version %d is not %d (a newer longjob?)",
 		    s->path, version, STORE_SCHEMA_VERSION);
 		return -1;
@@ -242,9 +251,9 @@ store_migrate(struct store *s, char **cause)
 	if (sqlite3_step(st) == SQLITE_ROW)
 		version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
-	if (version == 0 &&
-	    (sqlite3_exec(s->db, store_schema, NULL, NULL, &err) != SQLITE_OK ||
-	    sqlite3_exec(s->db, "PRAGMA user_version = 1", NULL, NULL, &err) != SQLITE_OK))
+	if ((version == 0 && sqlite3_exec(s->db, store_schema, NULL, NULL, &err) != SQLITE_OK) ||
+	    (version == 1 && sqlite3_exec(s->db, store_upgrade_1, NULL, NULL, &err) != SQLITE_OK) ||
+	    sqlite3_exec(s->db, "PRAGMA user_version = 2", NULL, NULL, &err) != SQLITE_OK)
 		goto fail_err;
 	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, &err) != SQLITE_OK)
 		goto fail_err;
@@ -400,18 +409,25 @@ store_add_event(struct store *s, const char *id, const char *kind,
 
 int
 store_job_insert(struct store *s, const char *id, const char *type,
-    const char *params, const char *steps, int max_queued)
+    const char *params, const char *steps, const struct store_admit *admit)
 {
 	sqlite3_stmt *st;
-	int64_t queued;
+	int64_t queued, mine = 0;
 	int rc = -1;
 
 	if (store_exec(s, SQL_BEGIN_IMMEDIATE) != 0)
 		return -1;
 	if (store_int_query(s, SQL_COUNT_STATE, "queued", &queued) != 0)
 		goto out;
-	if (queued >= max_queued) {
+	if (queued >= admit->max_queued) {
 		rc = 1;
+		goto out;
+	}
+	if (admit->client != NULL && admit->max_per_client > 0 &&
+	    store_int_query(s, SQL_CLIENT_JOBS, admit->client, &mine) != 0)
+		goto out;
+	if (admit->client != NULL && admit->max_per_client > 0 && mine >= admit->max_per_client) {
+		rc = 2;
 		goto out;
 	}
 	if ((st = store_stmt(s, SQL_INSERT_JOB)) == NULL)
@@ -421,6 +437,10 @@ store_job_insert(struct store *s, const char *id, const char *type,
 	sqlite3_bind_double(st, 3, store_now());
 	sqlite3_bind_text(st, 4, params, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, steps, -1, SQLITE_STATIC);
+	if (admit->client != NULL)
+		sqlite3_bind_text(st, 6, admit->client, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 6);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		store_fail(s, "insert job");
 		goto out;

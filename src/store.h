@@ -54,9 +54,19 @@ int store_busy(const struct store *s);
 
 double store_now(void);
 
-/* Inserts a queued job; 1 if max_queued jobs are already queued (refused). */
+/* What a new job must fit in: the queue, and its client's share (0: none). */
+struct store_admit {
+	int max_queued;
+	const char *client;	/* who submits (an address), or NULL */
+	int max_per_client;	/* jobs queued or running per client; 0 no limit */
+};
+
+/*
+ * Inserts a queued job; 1 if max_queued jobs are already queued, 2 if its
+ * client has max_per_client jobs queued or running (refused, nothing written).
+ */
 int store_job_insert(struct store *s, const char *id, const char *type,
-    const char *params, const char *steps, int max_queued);
+    const char *params, const char *steps, const struct store_admit *admit);
 /* Reads one job; 1 if there is none. */
 int store_job_get(struct store *s, const char *id, struct job *j);
 /* Reads a job, its largest event seq and queue position in one transaction. */

@@ -47,7 +47,7 @@ test_open(void)
 	sqlite3_finalize(st);
 	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
 	sqlite3_step(st);
-	is_int(sqlite3_column_int(st, 0), 1, "user_version is 1");
+	is_int(sqlite3_column_int(st, 0), 2, "user_version is 2");
 	sqlite3_finalize(st);
 	sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
 	sqlite3_close(db);
@@ -55,9 +55,64 @@ test_open(void)
 	    strstr(cause, "schema version 99") != NULL, "a newer schema is refused");
 	free(cause);
 	sqlite3_open(dbpath, &db);
-	sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL);
 	sqlite3_close(db);
 	return s;
+}
+
+/* A database of schema version 1 (no client column) is upgraded on open. */
+static void
+test_upgrade(void)
+{
+	char path[300], *cause = NULL;
+	struct store_admit admit = { 10, "192.0.2.1", 1 };
+	struct store *s;
+	sqlite3 *db;
+
+	snprintf(path, sizeof path, "%s.v1", dbpath);
+	unlink(path);
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "CREATE TABLE jobs (id TEXT PRIMARY KEY, type TEXT NOT NULL,"
+	    " state TEXT NOT NULL, progress REAL NOT NULL DEFAULT 0, step TEXT,"
+	    " message TEXT NOT NULL DEFAULT '', eta_s REAL NOT NULL DEFAULT -1,"
+	    " created REAL NOT NULL, started REAL NOT NULL DEFAULT 0,"
+	    " heartbeat REAL NOT NULL DEFAULT 0, finished REAL NOT NULL DEFAULT 0,"
+	    " worker_pid INTEGER NOT NULL DEFAULT 0, params TEXT NOT NULL,"
+	    " steps TEXT NOT NULL DEFAULT '[]', result TEXT, error TEXT);"
+	    "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL,"
+	    " kind TEXT NOT NULL, data TEXT NOT NULL, t REAL NOT NULL);"
+	    "CREATE TABLE artifacts (job_id TEXT NOT NULL, name TEXT NOT NULL,"
+	    " content_type TEXT NOT NULL, PRIMARY KEY (job_id, name));"
+	    "INSERT INTO jobs (id, type, state, created, params) VALUES"
+	    " ('eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee', 't', 'queued', 1, '{}');"
+	    "PRAGMA user_version = 1;", NULL, NULL, NULL);
+	sqlite3_close(db);
+	s = store_open(path, &cause);
+	ok(s != NULL, "a version 1 database opens");
+	is_int(s ? store_job_insert(s, "ffffffffffffffffffffffffffffffff", "t", "{}", "[]", &admit) : -1,
+	    0, "and takes a job with its client: upgraded");
+	store_close(s);
+	free(cause);
+	unlink(path);
+}
+
+/* At most max_per_client jobs queued or running per client; others and the CLI are not counted. */
+static void
+test_per_client(struct store *s)
+{
+	struct store_admit one = { 100, "192.0.2.7", 2 }, other = { 100, "192.0.2.8", 2 };
+	struct store_admit cli = { 100, NULL, 2 };
+
+	is_int(store_job_insert(s, "11111111111111111111111111111111", "t", "{}", "[]", &one), 0,
+	    "a client's first job");
+	is_int(store_job_insert(s, "22222222222222222222222222222222", "t", "{}", "[]", &one), 0,
+	    "its second");
+	is_int(store_job_insert(s, "33333333333333333333333333333333", "t", "{}", "[]", &one), 2,
+	    "its third is refused: max_per_client 2");
+	is_int(store_job_insert(s, "44444444444444444444444444444444", "t", "{}", "[]", &other), 0,
+	    "another client is not");
+	is_int(store_job_insert(s, "55555555555555555555555555555555", "t", "{}", "[]", &cli), 0,
+	    "nor a job without a client (the command line)");
 }
 
 /* Queue limits, claiming in order, max_running. */
@@ -66,12 +121,13 @@ test_queue(struct store *s)
 {
 	const char *a = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", *b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 	const char *c = "cccccccccccccccccccccccccccccccc";
+	struct store_admit two = { 2, NULL, 0 };
 	char got[JOBID_LEN + 1];
 	struct job j;
 
-	is_int(store_job_insert(s, b, "t", "{}", "[]", 2), 0, "insert b");
-	is_int(store_job_insert(s, a, "t", "{}", "[]", 2), 0, "insert a");
-	is_int(store_job_insert(s, c, "t", "{}", "[]", 2), 1, "third refused: queue full");
+	is_int(store_job_insert(s, b, "t", "{}", "[]", &two), 0, "insert b");
+	is_int(store_job_insert(s, a, "t", "{}", "[]", &two), 0, "insert a");
+	is_int(store_job_insert(s, c, "t", "{}", "[]", &two), 1, "third refused: queue full");
 	is_int(store_job_claim(s, 1, getpid(), 30, got), 1, "claim one");
 	is_str(got, b, "the oldest is claimed first");
 	is_int(store_job_claim(s, 1, getpid(), 30, got), 0, "max_running 1: nothing more");
@@ -156,6 +212,7 @@ static void
 test_reap(struct store *s)
 {
 	const char *b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", *d = "dddddddddddddddddddddddddddddddd";
+	struct store_admit ten = { 10, NULL, 0 };
 	char got[JOBID_LEN + 1];
 	struct store_cursor cur;
 	struct seen seen = { 0 };
@@ -165,7 +222,7 @@ test_reap(struct store *s)
 	if (dead == 0)
 		_exit(0);
 	waitpid(dead, NULL, 0);
-	is_int(store_job_insert(s, d, "t", "{}", "[]", 10), 0, "insert d");
+	is_int(store_job_insert(s, d, "t", "{}", "[]", &ten), 0, "insert d");
 	is_int(store_job_claim(s, 5, dead, 30, got), 1, "claimed by a pid that is gone");
 	store_cursor_end(s, &cur);
 	store_cursor_read(s, &cur, test_seen, &seen);
@@ -223,6 +280,8 @@ main(void)
 	ok(v1 != v2, "the version changes with our own commits too");
 	test_reap(s);
 	test_busy(s);
+	test_per_client(s);
+	test_upgrade();
 	store_close(s);
 	unlink(dbpath);
 	return tap_done();
