@@ -19,6 +19,15 @@
  * other end is failed with the tail of stderr as the error.  If the store
  * says the job already ended (cancelled or reaped elsewhere) the handler is
  * stopped and nothing more is written.
+ *
+ * The job ends when the handler process exits, not when its stdout and
+ * stderr close: a child it leaves behind may hold them for ever.  Its exit
+ * wakes the poll through a pidfd (no SIGCHLD handler, so no race between a
+ * signal and poll(), and no wake-up for the exit of some other child).  Then
+ * what it wrote is drained from the pipes without waiting for EOF, its
+ * group and its orphans get SIGTERM, the end is recorded, and only then
+ * does the runner wait out the grace period, if anything is left, and send
+ * SIGKILL (spawn.h: orphans that left the group are found too).
  */
 #ifndef LONGJOB_RUNNER_H
 #define LONGJOB_RUNNER_H
