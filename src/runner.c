@@ -85,6 +85,7 @@ struct run {
 	double started;
 	struct json_object *result;
 	int logs, logs_dropped;
+	int steps_refused;		/* step lines for new steps past max_steps */
 	int timed_out, ended_elsewhere, killed;
 };
 
@@ -249,25 +250,64 @@ runner_step_status(struct run *r, int i, const char *status, const char *when)
 		json_object_object_add(s, when, json_object_new_double(store_now()));
 }
 
-/* Index of the step with this id, appending it if the type did not declare it. */
+/*
+ * Index of the step with this id, appending it if the type did not declare
+ * it; -1 if that would make more than max_steps.  A step line's label
+ * (label is the id when the line gives none) replaces the one shown unless
+ * the config gives the step one.
+ */
 static int
 runner_step_find(struct run *r, const char *id, const char *label)
 {
+	const struct config_step *declared;
 	struct json_object *s, *sid;
 	size_t i, n = json_object_array_length(r->steps);
 
 	for (i = 0; i < n; i++) {
 		s = json_object_array_get_idx(r->steps, i);
-		if (json_object_object_get_ex(s, "id", &sid) &&
-		    strcmp(json_object_get_string(sid), id) == 0)
-			return (int)i;
+		if (!json_object_object_get_ex(s, "id", &sid) ||
+		    strcmp(json_object_get_string(sid), id) != 0)
+			continue;
+		declared = conf_step_find(r->type, id);
+		if ((declared == NULL || declared->label == NULL) && strcmp(label, id) != 0)
+			json_object_object_add(s, "label", json_object_new_string(label));
+		return (int)i;
 	}
+	if (n >= (size_t)r->type->max_steps)
+		return -1;
 	s = json_object_new_object();
 	json_object_object_add(s, "id", json_object_new_string(id));
 	json_object_object_add(s, "label", json_object_new_string(label));
 	json_object_object_add(s, "status", json_object_new_string("pending"));
 	json_object_array_add(r->steps, s);
 	return (int)n;
+}
+
+/* A log line, within the per-job limit. */
+static int
+runner_log(struct run *r, const char *line)
+{
+	if (r->logs >= r->cfg->log_lines) {
+		r->logs_dropped++;
+		return 0;
+	}
+	r->logs++;
+	return runner_text_event(r, "log", "line", line);
+}
+
+/* A step line past max_steps: said once, as a log line, so that the handler's author can see why. */
+static int
+runner_step_refused(struct run *r, const char *id)
+{
+	char *msg;
+	int rc;
+
+	if (r->steps_refused++ > 0)
+		return 0;
+	msg = xasprintf("handler: step %s ignored: more than %d steps", id, r->type->max_steps);
+	rc = runner_log(r, msg);
+	free(msg);
+	return rc;
 }
 
 /* A step line: closes the running step, starts this one, writes one event. */
@@ -281,7 +321,8 @@ runner_step(struct run *r, const char *id, const char *label)
 
 	if (runner_flush(r) != 0)
 		return -1;
-	i = runner_step_find(r, id, label);
+	if ((i = runner_step_find(r, id, label)) < 0)
+		return runner_step_refused(r, id);
 	if (r->step >= 0 && r->step != i)
 		runner_step_status(r, r->step, "done", "finished");
 	r->step = i;
@@ -306,18 +347,6 @@ runner_step(struct run *r, const char *id, const char *label)
 	free(json);
 	free(steps);
 	return rc;
-}
-
-/* A log line, within the per-job limit. */
-static int
-runner_log(struct run *r, const char *line)
-{
-	if (r->logs >= r->cfg->log_lines) {
-		r->logs_dropped++;
-		return 0;
-	}
-	r->logs++;
-	return runner_text_event(r, "log", "line", line);
 }
 
 /* A file line: recorded only if it names a regular file in the job's directory. */

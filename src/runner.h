@@ -9,6 +9,8 @@
  *   progress  kept in memory and written at most every progress_interval_ms
  *             (a handler printing 100,000 lines gives a few rows a second);
  *   step      the pending progress is written first, then the step change;
+ *             at most max_steps steps (past them, one log line says so); a
+ *             step's label is the config's, else its step line's, else its id;
  *   log       one event per line, at most log_lines per job;
  *   file      recorded as an artifact if it is a regular file in the directory;
  *   result    kept; the last one wins.
