@@ -76,11 +76,13 @@ fuzz_type(const struct config *c, const struct config_type *t)
 		FUZZ_CHECK(*t->argv[i] != '\0');
 	FUZZ_CHECK(i <= 64);
 	FUZZ_CHECK(t->timeout_s >= 1 && t->max_body >= 1024);
+	FUZZ_CHECK(t->max_steps >= 1 && t->max_steps <= 1000 &&
+	    t->nsteps <= (size_t)t->max_steps);
 	for (i = 0; i < t->nfields; i++)
 		fuzz_field(t, &t->fields[i]);
 	for (i = 0; i < t->nsteps; i++) {
 		FUZZ_CHECK(fuzz_name_ok(t->steps[i].id));
-		FUZZ_CHECK(t->steps[i].label != NULL);
+		FUZZ_CHECK(conf_step_find(t, t->steps[i].id) == &t->steps[i]);
 		for (j = 0; j < i; j++)
 			FUZZ_CHECK(strcmp(t->steps[j].id, t->steps[i].id) != 0);
 	}

@@ -53,7 +53,8 @@
 #define CONF_MAX_ERRORS 100		/* mistakes listed; the rest counted */
 #define CONF_MAX_NAME 64		/* type, field and step names */
 #define CONF_MAX_ARGV 64
-#define CONF_MAX_STEPS 64
+#define CONF_MAX_STEPS 64		/* declared steps of a type */
+#define CONF_MAX_JOB_STEPS 1000		/* largest max_steps */
 #define CONF_MAX_URL 1024
 #define CONF_MAX_PATH 4096
 #define CONF_MAX_STRING (1024 * 1024)	/* largest length bound of a string */
@@ -172,6 +173,11 @@ static const struct conf_key conf_top[] = {
 	  "progress and result programs open and free (noisy; for measuring)." },
 	{ "log_lines", CONF_INT, TOP(log_lines), NULL, 1000, 0, 100000, NULL,
 	  "At most this many lines of handler output are kept per job." },
+	{ "max_steps", CONF_INT, TOP(max_steps), NULL, 100, 1,
+	  CONF_MAX_JOB_STEPS, NULL,
+	  "A job has at most this many steps, its type's declared ones "
+	  "included; a step line for a new step past them becomes one log "
+	  "line. A job type may set its own." },
 	{ "retain_s", CONF_INT, TOP(retain_s), NULL, 604800, 1, 31536000,
 	  NULL,
 	  "Ended jobs are deleted, with their events and files, after this "
@@ -216,6 +222,11 @@ static const struct conf_key conf_type_keys[] = {
 	{ "fields", CONF_FIELDS, TYPE(fields), NULL, 0, 0, 0, NULL,
 	  "The form fields, by name (" CONF_NAME_RULE "); each is an object "
 	  "with the keys below." },
+	/* Before steps, which must not declare more. */
+	{ "max_steps", CONF_INT, TYPE(max_steps), "the top-level max_steps",
+	  0, 1, CONF_MAX_JOB_STEPS, NULL,
+	  "At most this many steps for a job of this type, the declared ones "
+	  "included." },
 	{ "steps", CONF_STEPS, TYPE(steps), NULL, 0, 0, CONF_MAX_STEPS, NULL,
 	  "Declared steps, so the page can show them before the job starts: "
 	  "each an id (" CONF_NAME_RULE ") or an object with the keys below; "
@@ -254,7 +265,8 @@ static const struct conf_key conf_step_keys[] = {
 	{ "id", CONF_ID, STEP(id), NULL, 0, 0, 0, "a step object needs an id",
 	  "The id the handler names in its \"step <id>\" lines." },
 	{ "label", CONF_TEXT, STEP(label), NULL, 0, 0, 0, NULL,
-	  "Shown on the page; defaults to the id." },
+	  "Shown on the page; without it, the label of the handler's step "
+	  "line, else the id." },
 };
 
 static void conf_error(struct conf_ctx *, const char *, const char *, ...)
@@ -765,6 +777,9 @@ conf_steps(struct conf_ctx *ctx, const char *path, struct json_object *v,
 		    CONF_MAX_STEPS, conf_got(ctx, v));
 		return;
 	}
+	if (n > (size_t)t->max_steps)
+		conf_error(ctx, path, "declares %zu steps, more than max_steps "
+		    "(%d)", n, t->max_steps);
 	t->steps = xcalloc(n + 1, sizeof *t->steps);
 	t->nsteps = n;
 	for (i = 0; i < n; i++) {
@@ -780,11 +795,8 @@ conf_steps(struct conf_ctx *ctx, const char *path, struct json_object *v,
 			conf_error(ctx, p, "must be a step id or an object "
 			    "{\"id\": ..., \"label\": ...} (got %s)",
 			    conf_got(ctx, e));
-		if (s->id != NULL) {
+		if (s->id != NULL)
 			conf_step_unique(ctx, p, t, i);
-			if (s->label == NULL)
-				s->label = xstrdup(s->id);
-		}
 		free(p);
 	}
 }
@@ -957,6 +969,7 @@ conf_type(struct conf_ctx *ctx, const char *parent, const char *name,
 		    conf_got(ctx, v));
 	else {
 		t->max_body = c->max_body;
+		t->max_steps = c->max_steps;
 		conf_object(ctx, path, v, conf_type_keys,
 		    nitems(conf_type_keys), t);
 	}
@@ -1355,6 +1368,21 @@ conf_field_find(const struct config_type *t, const char *name)
 	for (i = 0; i < t->nfields; i++) {
 		if (strcmp(t->fields[i].name, name) == 0)
 			return &t->fields[i];
+	}
+	return NULL;
+}
+
+/* The declared step of t with this id, or NULL. */
+const struct config_step *
+conf_step_find(const struct config_type *t, const char *id)
+{
+	size_t i;
+
+	if (t == NULL || id == NULL)
+		return NULL;
+	for (i = 0; i < t->nsteps; i++) {
+		if (t->steps[i].id != NULL && strcmp(t->steps[i].id, id) == 0)
+			return &t->steps[i];
 	}
 	return NULL;
 }

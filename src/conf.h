@@ -31,7 +31,7 @@ struct config_field {
 
 struct config_step {
 	char *id;		/* [A-Za-z0-9_-], 1..64 chars */
-	char *label;		/* defaults to id */
+	char *label;		/* NULL if the config gives none: the handler's, else the id, is shown */
 };
 
 struct config_type {
@@ -39,6 +39,7 @@ struct config_type {
 	char **argv;		/* NULL-terminated; argv[0] absolute after loading */
 	int timeout_s;
 	long long max_body;	/* whole request body limit for this type */
+	int max_steps;		/* steps a job may have, declared ones included */
 	struct config_field *fields;
 	size_t nfields;
 	struct config_step *steps;	/* declared steps, may be empty */
@@ -62,6 +63,7 @@ struct config {
 	int retry_ms;		/* the SSE retry: value */
 	int progress_interval_ms;	/* coalescing window for progress rows */
 	int log_lines;		/* at most this many log events per job */
+	int max_steps;		/* default of a type's max_steps */
 	int retain_s;
 	int wake_on_write;	/* progress and result read on a job's write (wake.h) */
 	int debug;		/* log requests opened and freed */
@@ -90,6 +92,7 @@ void conf_free(struct config *c);
 
 const struct config_type *conf_type_find(const struct config *c, const char *name);
 const struct config_field *conf_field_find(const struct config_type *t, const char *name);
+const struct config_step *conf_step_find(const struct config_type *t, const char *id);
 
 /* Writes the documentation of every key (from the table) to fp. */
 void conf_describe(void *fp);

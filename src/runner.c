@@ -31,6 +31,16 @@
 #define RUNNER_ERR_TAIL 2048	/* bytes of stderr kept for the error message */
 #define RUNNER_KILL_GRACE_MS 5000
 #define RUNNER_STORE_RETRY_S 60	/* how long a refused end is retried */
+#define RUNNER_EXIT_POLL_MS 100	/* how often the handler's exit is looked for without a pidfd */
+#define RUNNER_REAP_POLL_MS 50	/* how often what is left of a job is looked for */
+#define RUNNER_REAP_MAX_MS 5000	/* how long after SIGKILL the runner waits for it to work */
+/*
+ * What is read from each pipe once the handler has exited: what it wrote
+ * is all there, in at most a pipe's size, which an unprivileged handler
+ * can raise to /proc/sys/fs/pipe-max-size (1 MiB by default); children
+ * that keep writing cannot hold the runner past that.
+ */
+#define RUNNER_DRAIN_MAX (1024 * 1024)
 
 /* Set by SIGUSR1: someone cancelled a job; look at the store now. */
 static volatile sig_atomic_t runner_woken;
@@ -60,7 +70,9 @@ struct run {
 	const struct config_type *type;
 	char id[JOBID_LEN + 1];
 	char *dir;
-	pid_t pid;
+	pid_t pid;			/* the handler, -1 once reaped */
+	int pidfd;			/* readable once it has exited, or -1 */
+	int exited, exit_code, exit_signal;
 	int out_fd, err_fd;
 	struct proto_reader *reader;
 	struct buf err_tail;
@@ -73,7 +85,8 @@ struct run {
 	double started;
 	struct json_object *result;
 	int logs, logs_dropped;
-	int timed_out, ended_elsewhere;
+	int steps_refused;		/* step lines for new steps past max_steps */
+	int timed_out, ended_elsewhere, killed;
 };
 
 /* Serialises o (not consumed) to a new string. */
@@ -83,13 +96,29 @@ runner_json(struct json_object *o)
 	return xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 }
 
-/* Stops the handler's whole process group. */
+/*
+ * Signals the handler's whole process group, and the handler's orphans
+ * that the worker adopted (spawn.h), those that left the group included.
+ */
 static void
 runner_signal(struct run *r, int sig)
 {
-	if (r->pid > 0 && kill(-r->pid, sig) != 0 && errno != ESRCH)
+	if (r->pid <= 0)
+		return;
+	if (kill(-r->pid, sig) != 0 && errno != ESRCH)
 		log_warn("job %s: kill(-%ld, %d): %s", r->id, (long)r->pid, sig,
 		    strerror(errno));
+	spawn_orphans(r->pid, sig);
+}
+
+/* Starts stopping the job's processes: SIGTERM now, SIGKILL when the grace period is over. */
+static void
+runner_term(struct run *r)
+{
+	if (r->kill_ms != 0 || r->pid <= 0)
+		return;
+	runner_signal(r, SIGTERM);
+	r->kill_ms = loop_now_ms() + RUNNER_KILL_GRACE_MS;
 }
 
 /*
@@ -124,8 +153,7 @@ runner_change(struct run *r, struct job_change *c)
 	if (rc == 1 && !r->ended_elsewhere) {
 		log_info("job %s ended elsewhere; stopping its handler", r->id);
 		r->ended_elsewhere = 1;
-		runner_signal(r, SIGTERM);
-		r->kill_ms = loop_now_ms() + RUNNER_KILL_GRACE_MS;
+		runner_term(r);
 	}
 	r->last_beat_ms = loop_now_ms();
 	return rc < 0 ? -1 : 0;
@@ -222,25 +250,64 @@ runner_step_status(struct run *r, int i, const char *status, const char *when)
 		json_object_object_add(s, when, json_object_new_double(store_now()));
 }
 
-/* Index of the step with this id, appending it if the type did not declare it. */
+/*
+ * Index of the step with this id, appending it if the type did not declare
+ * it; -1 if that would make more than max_steps.  A step line's label
+ * (label is the id when the line gives none) replaces the one shown unless
+ * the config gives the step one.
+ */
 static int
 runner_step_find(struct run *r, const char *id, const char *label)
 {
+	const struct config_step *declared;
 	struct json_object *s, *sid;
 	size_t i, n = json_object_array_length(r->steps);
 
 	for (i = 0; i < n; i++) {
 		s = json_object_array_get_idx(r->steps, i);
-		if (json_object_object_get_ex(s, "id", &sid) &&
-		    strcmp(json_object_get_string(sid), id) == 0)
-			return (int)i;
+		if (!json_object_object_get_ex(s, "id", &sid) ||
+		    strcmp(json_object_get_string(sid), id) != 0)
+			continue;
+		declared = conf_step_find(r->type, id);
+		if ((declared == NULL || declared->label == NULL) && strcmp(label, id) != 0)
+			json_object_object_add(s, "label", json_object_new_string(label));
+		return (int)i;
 	}
+	if (n >= (size_t)r->type->max_steps)
+		return -1;
 	s = json_object_new_object();
 	json_object_object_add(s, "id", json_object_new_string(id));
 	json_object_object_add(s, "label", json_object_new_string(label));
 	json_object_object_add(s, "status", json_object_new_string("pending"));
 	json_object_array_add(r->steps, s);
 	return (int)n;
+}
+
+/* A log line, within the per-job limit. */
+static int
+runner_log(struct run *r, const char *line)
+{
+	if (r->logs >= r->cfg->log_lines) {
+		r->logs_dropped++;
+		return 0;
+	}
+	r->logs++;
+	return runner_text_event(r, "log", "line", line);
+}
+
+/* A step line past max_steps: said once, as a log line, so that the handler's author can see why. */
+static int
+runner_step_refused(struct run *r, const char *id)
+{
+	char *msg;
+	int rc;
+
+	if (r->steps_refused++ > 0)
+		return 0;
+	msg = xasprintf("handler: step %s ignored: more than %d steps", id, r->type->max_steps);
+	rc = runner_log(r, msg);
+	free(msg);
+	return rc;
 }
 
 /* A step line: closes the running step, starts this one, writes one event. */
@@ -254,7 +321,8 @@ runner_step(struct run *r, const char *id, const char *label)
 
 	if (runner_flush(r) != 0)
 		return -1;
-	i = runner_step_find(r, id, label);
+	if ((i = runner_step_find(r, id, label)) < 0)
+		return runner_step_refused(r, id);
 	if (r->step >= 0 && r->step != i)
 		runner_step_status(r, r->step, "done", "finished");
 	r->step = i;
@@ -279,18 +347,6 @@ runner_step(struct run *r, const char *id, const char *label)
 	free(json);
 	free(steps);
 	return rc;
-}
-
-/* A log line, within the per-job limit. */
-static int
-runner_log(struct run *r, const char *line)
-{
-	if (r->logs >= r->cfg->log_lines) {
-		r->logs_dropped++;
-		return 0;
-	}
-	r->logs++;
-	return runner_text_event(r, "log", "line", line);
 }
 
 /* A file line: recorded only if it names a regular file in the job's directory. */
@@ -358,40 +414,74 @@ runner_line(struct run *r, const char *line, size_t n, int cut)
 	return rc;
 }
 
-/* Reads what the handler wrote on stdout; 0 at EOF, 1 if more may come, -1 on store errors. */
+/* Handles the complete lines read so far; at eof, the unterminated rest too.  -1 on store errors. */
 static int
-runner_read_out(struct run *r)
+runner_lines(struct run *r, int eof)
 {
-	char chunk[16384];
 	const char *line;
 	size_t n;
-	ssize_t got = read(r->out_fd, chunk, sizeof chunk);
-	int cut, eof = got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN);
+	int cut;
 
-	if (got > 0)
-		proto_reader_feed(r->reader, chunk, (size_t)got);
 	while (proto_reader_next(r->reader, eof, &line, &n, &cut)) {
 		if (runner_line(r, line, n, cut) != 0)
 			return -1;
 	}
-	return eof ? 0 : 1;
+	return 0;
 }
 
-/* Keeps the tail of stderr for the error message; 0 at EOF. */
+/* Reads a pipe (non-blocking) into chunk: bytes read, 0 at EOF (or on an error), -1 if empty for now. */
+static ssize_t
+runner_read(int fd, char *chunk, size_t size)
+{
+	ssize_t got;
+
+	do
+		got = read(fd, chunk, size);
+	while (got < 0 && errno == EINTR);
+	if (got < 0)
+		return errno == EAGAIN ? -1 : 0;
+	return got;
+}
+
+/*
+ * Reads what the handler wrote on stdout and handles its lines: 1 if it
+ * read something, 2 if nothing was there, 0 at EOF, -1 on store errors.
+ */
+static int
+runner_read_out(struct run *r)
+{
+	char chunk[16384];
+	ssize_t got = runner_read(r->out_fd, chunk, sizeof chunk);
+
+	if (got > 0)
+		proto_reader_feed(r->reader, chunk, (size_t)got);
+	if (runner_lines(r, got == 0) != 0)
+		return -1;
+	return got == 0 ? 0 : got > 0 ? 1 : 2;
+}
+
+/* Keeps the tail of stderr for the error message: 1 if it read something, 2 if nothing was there, 0 at EOF. */
 static int
 runner_read_err(struct run *r)
 {
 	char chunk[4096];
-	ssize_t got = read(r->err_fd, chunk, sizeof chunk);
+	ssize_t got = runner_read(r->err_fd, chunk, sizeof chunk);
 
-	if (got < 0 && (errno == EINTR || errno == EAGAIN))
-		return 1;
 	if (got <= 0)
-		return 0;
+		return got == 0 ? 0 : 2;
 	buf_add(&r->err_tail, chunk, (size_t)got);
 	if (r->err_tail.len > RUNNER_ERR_TAIL)
 		buf_consume(&r->err_tail, r->err_tail.len - RUNNER_ERR_TAIL);
 	return 1;
+}
+
+/* Closes our end of a pipe: a child still writing to it gets EPIPE. */
+static void
+runner_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 /* Writes the handler's input JSON to a file in its directory and opens it. */
@@ -437,6 +527,9 @@ runner_start(struct run *r, const struct job *j, char **cause)
 		close(in);
 		return -1;
 	}
+	/* Our ends only: once the handler exits, its pipes are read until empty, not until EOF. */
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	fcntl(err[0], F_SETFL, O_NONBLOCK);
 	env[0] = xasprintf("LONGJOB_JOB_ID=%s", r->id);
 	env[1] = xasprintf("LONGJOB_RESULT_URL=%s/%s", r->cfg->result_url, r->id);
 	env[2] = xasprintf("LONGJOB_DIR=%s", r->dir);
@@ -459,6 +552,7 @@ runner_start(struct run *r, const struct job *j, char **cause)
 		*cause = xstrdup("cannot start the handler (fork failed)");
 		return -1;
 	}
+	r->pidfd = spawn_pidfd(r->pid);
 	return 0;
 }
 
@@ -470,11 +564,32 @@ runner_timeout(struct run *r)
 
 	if (r->pending && r->last_write_ms + r->cfg->progress_interval_ms < next)
 		next = r->last_write_ms + r->cfg->progress_interval_ms;
-	if (r->kill_ms > 0 && r->kill_ms < next)
+	if (r->kill_ms > 0 && !r->killed && r->kill_ms < next)
 		next = r->kill_ms;
 	else if (r->kill_ms == 0 && r->deadline_ms < next)
 		next = r->deadline_ms;
+	if (r->pidfd < 0 && now + RUNNER_EXIT_POLL_MS < next)
+		next = now + RUNNER_EXIT_POLL_MS;
 	return next > now ? (int)(next - now) : 0;
+}
+
+/*
+ * Reaps the handler's orphans that have exited, so that none piles up as a
+ * zombie during a long job (and without reading /proc: one call each).
+ */
+static void
+runner_zombies(struct run *r)
+{
+	siginfo_t si;
+	int i, status;
+
+	for (i = 0; i < 1000; i++) {
+		memset(&si, 0, sizeof si);
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+		    si.si_pid == 0 || si.si_pid == r->pid)
+			return;
+		waitpid(si.si_pid, &status, WNOHANG);
+	}
 }
 
 /* Timers: coalesced progress, heartbeat, timeout, the kill after the grace period. */
@@ -492,68 +607,150 @@ runner_timers(struct run *r)
 		job_change_init(&c);
 		if (runner_change(r, &c) != 0)
 			return -1;
+		runner_zombies(r);
 	}
 	if (r->kill_ms == 0 && now >= r->deadline_ms) {
 		log_info("job %s: timed out after %d s", r->id, r->type->timeout_s);
 		r->timed_out = 1;
-		runner_signal(r, SIGTERM);
-		r->kill_ms = now + RUNNER_KILL_GRACE_MS;
-	} else if (r->kill_ms > 0 && now >= r->kill_ms) {
+		runner_term(r);
+	} else if (r->kill_ms > 0 && !r->killed && now >= r->kill_ms) {
 		runner_signal(r, SIGKILL);
-		r->kill_ms = now + 3600 * 1000;
+		r->killed = 1;
 	}
 	return 0;
 }
 
-/* Runs the handler until its stdout and stderr close; -1 on store failure. */
+/*
+ * 1 once the handler has exited, its status noted, else 0.  It is left a
+ * zombie (WNOWAIT) until runner_reap: while it is not reaped its pid, the
+ * id of its process group, cannot go to another process, so signalling the
+ * group can only reach the job's own processes.
+ */
+static int
+runner_exited(struct run *r)
+{
+	siginfo_t si;
+
+	if (r->exited)
+		return 1;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, (id_t)r->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
+		if (errno != ECHILD)
+			return 0;
+		log_error("job %s: its handler (pid %ld) was reaped elsewhere", r->id, (long)r->pid);
+		r->exited = 1;
+		r->exit_code = -1;
+		r->pid = -1;
+		return 1;
+	}
+	if (si.si_pid != r->pid)
+		return 0;
+	r->exited = 1;
+	if (si.si_code == CLD_EXITED)
+		r->exit_code = si.si_status;
+	else
+		r->exit_signal = si.si_status;
+	return 1;
+}
+
+/*
+ * The handler has exited: what it wrote is in its pipes.  Reads it without
+ * waiting for EOF, which children that hold the pipes may never give, and
+ * handles its last line even without a newline.  Then closes the pipes.
+ */
+static int
+runner_drain(struct run *r)
+{
+	size_t n;
+	int rc = 1;
+
+	for (n = 0; r->out_fd >= 0 && n < RUNNER_DRAIN_MAX && rc == 1; n += 16384) {
+		if ((rc = runner_read_out(r)) < 0)
+			return -1;
+	}
+	if (runner_lines(r, 1) != 0)
+		return -1;
+	for (n = 0, rc = 1; r->err_fd >= 0 && n < RUNNER_DRAIN_MAX && rc == 1; n += 4096)
+		rc = runner_read_err(r);
+	runner_close(&r->out_fd);
+	runner_close(&r->err_fd);
+	return 0;
+}
+
+/*
+ * Runs the handler until it exits, whoever else holds its stdout and
+ * stderr, reading them as it goes; then drains them.  -1 on store failure.
+ */
 static int
 runner_pump(struct run *r)
 {
-	struct pollfd p[2];
-	int open_out = 1, open_err = 1, rc;
+	struct pollfd p[3];
+	int rc;
 
-	while (open_out || open_err) {
-		p[0].fd = open_out ? r->out_fd : -1;
-		p[1].fd = open_err ? r->err_fd : -1;
-		p[0].events = p[1].events = POLLIN;
-		p[0].revents = p[1].revents = 0;
-		if (poll(p, 2, runner_timeout(r)) < 0 && errno != EINTR) {
+	while (!runner_exited(r)) {
+		p[0].fd = r->out_fd;
+		p[1].fd = r->err_fd;
+		p[2].fd = r->pidfd;
+		p[0].events = p[1].events = p[2].events = POLLIN;
+		p[0].revents = p[1].revents = p[2].revents = 0;
+		if (poll(p, 3, runner_timeout(r)) < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			return -1;
 		}
-		if (open_out && p[0].revents && (rc = runner_read_out(r)) <= 0) {
+		if (p[0].revents && (rc = runner_read_out(r)) <= 0) {
 			if (rc < 0)
 				return -1;
-			open_out = 0;
+			runner_close(&r->out_fd);
 		}
-		if (open_err && p[1].revents && runner_read_err(r) == 0)
-			open_err = 0;
+		if (p[1].revents && runner_read_err(r) == 0)
+			runner_close(&r->err_fd);
 		if (runner_timers(r) != 0)
 			return -1;
 	}
-	return 0;
+	return runner_drain(r);
 }
 
-/* Waits for the handler to exit, still enforcing the timeout. */
-static int
-runner_wait(struct run *r, int *status)
+/*
+ * Ends what is left of the job's processes, then reaps the handler:
+ * SIGTERM to its group and its adopted orphans (unless the timeout or a
+ * cancel sent it already), SIGKILL once the grace period is over, and the
+ * same to orphans adopted meanwhile, until the handler has exited and no
+ * other child of the worker is alive.  A process that SIGKILL does not end
+ * (stuck in the kernel) is given up on after RUNNER_REAP_MAX_MS, logged.
+ */
+static void
+runner_reap(struct run *r)
 {
-	pid_t got;
+	long long now;
+	int left, status;
 
-	*status = 0;
+	if (r->pid <= 0)
+		return;
+	runner_term(r);
 	for (;;) {
-		got = waitpid(r->pid, status, WNOHANG);
-		if (got == r->pid || (got < 0 && errno != EINTR))
-			return 0;
-		if (runner_timers(r) != 0)
-			return -1;
-		usleep(20000);
+		now = loop_now_ms();
+		if (now >= r->kill_ms && !r->killed) {
+			runner_signal(r, SIGKILL);
+			r->killed = 1;
+		}
+		left = spawn_orphans(r->pid, r->killed ? SIGKILL : 0);
+		if (runner_exited(r) && left == 0)
+			break;
+		if (now >= r->kill_ms + RUNNER_REAP_MAX_MS) {
+			log_warn("job %s: %d of its processes outlive SIGKILL%s", r->id, left,
+			    r->exited ? "" : ", its handler too");
+			break;
+		}
+		poll(NULL, 0, RUNNER_REAP_POLL_MS);
 	}
+	if (r->exited && r->pid > 0)
+		waitpid(r->pid, &status, 0);
+	r->pid = -1;
 }
 
 /* The error message of a failed handler: the tail of its stderr, or how it ended. */
 static char *
-runner_error(struct run *r, int status)
+runner_error(struct run *r)
 {
 	const char *tail = r->err_tail.data;
 	size_t n = r->err_tail.len;
@@ -569,10 +766,10 @@ runner_error(struct run *r, int status)
 		text_clean(&b, tail, n, n, TEXT_TAB | TEXT_NEWLINE);
 		return buf_take(&b);
 	}
-	if (WIFSIGNALED(status))
-		return xasprintf("killed by signal %d (%s)", WTERMSIG(status),
-		    strsignal(WTERMSIG(status)));
-	return xasprintf("exited with status %d", WEXITSTATUS(status));
+	if (r->exit_signal > 0)
+		return xasprintf("killed by signal %d (%s)", r->exit_signal,
+		    strsignal(r->exit_signal));
+	return xasprintf("exited with status %d", r->exit_code);
 }
 
 /* Marks the running step done (or failed) for the final record. */
@@ -673,34 +870,15 @@ runner_setup(struct run *r, const struct job *j, char **cause)
 static void
 runner_free(struct run *r)
 {
-	if (r->out_fd >= 0)
-		close(r->out_fd);
-	if (r->err_fd >= 0)
-		close(r->err_fd);
+	runner_close(&r->out_fd);
+	runner_close(&r->err_fd);
+	runner_close(&r->pidfd);
 	proto_reader_free(r->reader);
 	buf_free(&r->err_tail);
 	json_object_put(r->steps);
 	json_object_put(r->result);
 	free(r->message);
 	free(r->dir);
-}
-
-/* Stops the handler's group without writing anything: SIGTERM, then SIGKILL after the grace period. */
-static void
-runner_stop(struct run *r)
-{
-	long long kill_at = loop_now_ms() + RUNNER_KILL_GRACE_MS;
-	int status;
-
-	runner_signal(r, SIGTERM);
-	while (waitpid(r->pid, &status, WNOHANG) == 0) {
-		if (loop_now_ms() >= kill_at) {
-			runner_signal(r, SIGKILL);
-			waitpid(r->pid, &status, 0);
-			return;
-		}
-		usleep(20000);
-	}
 }
 
 /*
@@ -719,7 +897,7 @@ runner_store_failed(struct run *r)
 	int i;
 
 	log_error("job %s: %s", r->id, error);
-	runner_stop(r);
+	runner_reap(r);
 	for (i = 0; i < RUNNER_STORE_RETRY_S; i++) {
 		if (runner_end(r, "failed", error) == 0)
 			return 0;
@@ -728,15 +906,13 @@ runner_store_failed(struct run *r)
 	return -1;
 }
 
-/* Runs the started handler to its end and records the outcome. */
+/* Records the outcome of a handler that has exited; -1 on store failure. */
 static int
-runner_finish(struct run *r)
+runner_record(struct run *r)
 {
 	char *error, *note;
-	int status, rc = 0;
+	int rc = 0;
 
-	if (runner_pump(r) != 0 || runner_wait(r, &status) != 0)
-		return runner_store_failed(r);
 	if (r->logs_dropped > 0) {
 		note = xasprintf("(%d more lines of output not shown)", r->logs_dropped);
 		r->logs = 0;
@@ -745,16 +921,32 @@ runner_finish(struct run *r)
 	}
 	if (rc == 0)
 		rc = runner_flush(r);
-	if (rc != 0)
-		return runner_store_failed(r);
-	if (r->ended_elsewhere)
-		return 0;
-	if (!r->timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (rc != 0 || r->ended_elsewhere)
+		return rc;
+	if (!r->timed_out && r->exit_signal == 0 && r->exit_code == 0)
 		error = NULL;
 	else
-		error = runner_error(r, status);
+		error = runner_error(r);
 	rc = runner_end(r, error ? "failed" : "succeeded", error);
 	free(error);
+	return rc;
+}
+
+/*
+ * Runs the started handler to its end and records the outcome.  The job
+ * ends when the handler exits: the rest of its group gets SIGTERM at once,
+ * the end is recorded, and only then does the runner wait for them to go.
+ */
+static int
+runner_finish(struct run *r)
+{
+	int rc;
+
+	if (runner_pump(r) != 0)
+		return runner_store_failed(r);
+	runner_term(r);
+	rc = runner_record(r);
+	runner_reap(r);
 	return rc == 0 ? 0 : runner_store_failed(r);
 }
 
@@ -769,7 +961,8 @@ runner_run(const struct config *cfg, struct store *st, const char *id)
 	memset(&r, 0, sizeof r);
 	r.cfg = cfg;
 	r.st = st;
-	r.out_fd = r.err_fd = -1;
+	r.out_fd = r.err_fd = r.pidfd = -1;
+	r.pid = -1;
 	r.step = -1;
 	r.message = xstrdup("");
 	r.reader = proto_reader_new();

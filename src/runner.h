@@ -9,6 +9,8 @@
  *   progress  kept in memory and written at most every progress_interval_ms
  *             (a handler printing 100,000 lines gives a few rows a second);
  *   step      the pending progress is written first, then the step change;
+ *             at most max_steps steps (past them, one log line says so); a
+ *             step's label is the config's, else its step line's, else its id;
  *   log       one event per line, at most log_lines per job;
  *   file      recorded as an artifact if it is a regular file in the directory;
  *   result    kept; the last one wins.
@@ -19,6 +21,15 @@
  * other end is failed with the tail of stderr as the error.  If the store
  * says the job already ended (cancelled or reaped elsewhere) the handler is
  * stopped and nothing more is written.
+ *
+ * The job ends when the handler process exits, not when its stdout and
+ * stderr close: a child it leaves behind may hold them for ever.  Its exit
+ * wakes the poll through a pidfd (no SIGCHLD handler, so no race between a
+ * signal and poll(), and no wake-up for the exit of some other child).  Then
+ * what it wrote is drained from the pipes without waiting for EOF, its
+ * group and its orphans get SIGTERM, the end is recorded, and only then
+ * does the runner wait out the grace period, if anything is left, and send
+ * SIGKILL (spawn.h: orphans that left the group are found too).
  */
 #ifndef LONGJOB_RUNNER_H
 #define LONGJOB_RUNNER_H

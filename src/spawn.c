@@ -1,11 +1,13 @@
 /* spawn: detached workers and job handlers, started with execve (no shell). */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -14,6 +16,8 @@
 #include "log.h"
 #include "spawn.h"
 #include "xmem.h"
+
+#define SPAWN_MAX_CHILDREN 1024	/* children looked at per round; the next round sees the rest */
 
 /* Puts every signal back to its default disposition and unblocks them all. */
 static void
@@ -160,4 +164,133 @@ spawn_process(const char *path, char *const argv[], char *const envp[],
 	/* Also from the parent, so a signal sent at once reaches the group. */
 	setpgid(pid, pid);
 	return pid;
+}
+
+int
+spawn_subreaper(void)
+{
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L) == 0)
+		return 0;
+	log_warn("prctl(PR_SET_CHILD_SUBREAPER): %s; a handler's orphans that "
+	    "left its process group cannot be stopped", strerror(errno));
+	return -1;
+}
+
+int
+spawn_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	/* pidfd_open sets close-on-exec itself. */
+	return (int)syscall(SYS_pidfd_open, pid, 0U);
+#else
+	(void)pid;
+	return -1;
+#endif
+}
+
+/* The parent of pid, from /proc/<pid>/stat ("pid (comm) state ppid ...", comm read past its last ')'), or -1. */
+static pid_t
+spawn_parent(const char *pid)
+{
+	char path[300], line[512], *p, state;
+	ssize_t n;
+	int fd, ppid;
+
+	snprintf(path, sizeof path, "/proc/%s/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, line, sizeof line - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	line[n] = '\0';
+	if ((p = strrchr(line, ')')) == NULL || sscanf(p + 1, " %c %d", &state, &ppid) != 2)
+		return -1;
+	return (pid_t)ppid;
+}
+
+/* Reaps the child pid if it has exited, else sends it sig (to its group if it leads one); 1 if alive. */
+static int
+spawn_orphan(pid_t pid, int sig)
+{
+	int status;
+	pid_t got;
+
+	while ((got = waitpid(pid, &status, WNOHANG)) < 0 && errno == EINTR)
+		;
+	if (got != 0)
+		return 0;
+	/* A group leader (one that called setsid, say) takes its group with it. */
+	if (sig != 0)
+		kill(getpgid(pid) == pid ? -pid : pid, sig);
+	return 1;
+}
+
+/*
+ * The children of this process, into pids (at most max); how many, or -1
+ * if the kernel does not list them (/proc/PID/task/PID/children needs
+ * CONFIG_PROC_CHILDREN).  The worker is one thread, so its task's list is
+ * all of them.
+ */
+static int
+spawn_children(pid_t *pids, int max)
+{
+	char path[64], list[8192], *p, *end;
+	ssize_t n;
+	long v;
+	int fd, count = 0;
+
+	snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)getpid(),
+	    (long)getpid());
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, list, sizeof list - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	list[n] = '\0';
+	for (p = list; count < max; p = end) {
+		v = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		pids[count++] = (pid_t)v;
+	}
+	return count;
+}
+
+int
+spawn_orphans(pid_t keep, int sig)
+{
+	pid_t pids[SPAWN_MAX_CHILDREN], self = getpid();
+	struct dirent *de;
+	int i, n, seen = 0;
+	DIR *d;
+
+	/*
+	 * Whole rounds: a child that dies reparents its own children to us
+	 * before it is a zombie, so a round that reaped one is not the last.
+	 */
+	if ((n = spawn_children(pids, SPAWN_MAX_CHILDREN)) >= 0) {
+		for (i = 0; i < n; i++) {
+			if (pids[i] != keep) {
+				spawn_orphan(pids[i], sig);
+				seen++;
+			}
+		}
+		return seen;
+	}
+	/* No list: every process's parent, from /proc. */
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		n = (int)strtol(de->d_name, NULL, 10);
+		if ((pid_t)n != keep && spawn_parent(de->d_name) == self) {
+			spawn_orphan((pid_t)n, sig);
+			seen++;
+		}
+	}
+	closedir(d);
+	return seen;
 }

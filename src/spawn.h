@@ -17,6 +17,14 @@
  * given stdio, in the given directory.  The handler is killed if the worker
  * dies (PR_SET_PDEATHSIG): a worker killed with -9 leaves no handler running
  * on, unwatched, for a job already failed as "worker lost".
+ *
+ * A process group does not hold everything a handler starts: a child may
+ * leave it (setsid) and outlive the handler.  So the worker makes itself a
+ * subreaper (spawn_subreaper): the orphans of its handlers' descendants
+ * become its own children rather than init's, and spawn_orphans finds them
+ * (its children other than the handler), signals them and reaps the dead.
+ * A handler's exit is watched with a pidfd where the kernel has one
+ * (spawn_pidfd, Linux 5.3), so that it wakes the worker's poll().
  */
 #ifndef LONGJOB_SPAWN_H
 #define LONGJOB_SPAWN_H
@@ -38,5 +46,16 @@ int spawn_detached(const char *path, char *const argv[], char *const envp[],
  */
 pid_t spawn_process(const char *path, char *const argv[], char *const envp[],
     const char *dir, const int fds[3]);
+/* Makes orphaned descendants this process's children (PR_SET_CHILD_SUBREAPER); 0, or -1 (logged). */
+int spawn_subreaper(void);
+/* A descriptor that polls readable once the child pid has exited; -1 where the kernel has none. */
+int spawn_pidfd(pid_t pid);
+/*
+ * For each child of this process but keep (found in /proc): reaps it if it
+ * has exited, else sends it sig (0: none), to its whole group if it leads
+ * one.  Returns how many it found, alive or reaped: only a round that finds
+ * none says that nothing is left.
+ */
+int spawn_orphans(pid_t keep, int sig);
 
 #endif

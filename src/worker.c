@@ -16,6 +16,7 @@
 #include "instance.h"
 #include "log.h"
 #include "runner.h"
+#include "spawn.h"
 #include "store.h"
 
 /*
@@ -46,6 +47,8 @@ main(int argc, char **argv)
 	log_init("longjob-worker");
 	/* Before the first claim: a cancel may SIGUSR1 us as soon as our pid is stored. */
 	runner_signals();
+	/* A handler's children that leave its group become ours when orphaned, so they can be stopped. */
+	spawn_subreaper();
 	if (argc == 3 && strcmp(argv[1], "--config") == 0)
 		path = argv[2];
 	else if (argc != 1) {

@@ -139,8 +139,10 @@ check_invariants(const char *name, const struct config *c)
 		    c->types[i].argv[0][0] == '/';
 		for (j = 0; j < c->types[i].nfields; j++)
 			good &= c->types[i].fields[j].label != NULL;
+		good &= c->types[i].nsteps <= (size_t)c->types[i].max_steps;
 		for (j = 0; j < c->types[i].nsteps; j++)
-			good &= c->types[i].steps[j].label != NULL;
+			good &= conf_step_find(&c->types[i],
+			    c->types[i].steps[j].id) == &c->types[i].steps[j];
 	}
 	snprintf(what, sizeof what, "%s: everything filled, paths absolute",
 	    name);
@@ -166,6 +168,7 @@ check_minimal(const struct config *c)
 	is_int(c->retry_ms, 2000, "default retry_ms");
 	is_int(c->progress_interval_ms, 250, "default progress_interval_ms");
 	is_int(c->log_lines, 1000, "default log_lines");
+	is_int(c->max_steps, 100, "default max_steps");
 	is_int(c->retain_s, 604800, "default retain_s");
 	is_int(c->max_body, 67108864, "default max_body");
 	is_str(c->page_url, "/job.html", "default page_url");
@@ -182,6 +185,8 @@ check_minimal(const struct config *c)
 	    "type max_body defaults to the top level");
 	is_int(t->nfields, 0, "no fields");
 	is_int(t->nsteps, 0, "no steps");
+	is_int(t->max_steps, 100, "type max_steps defaults to the top level");
+	ok(conf_step_find(t, "prepare") == NULL, "no step found");
 	ok(conf_type_find(c, "import") == NULL, "unknown type not found");
 }
 
@@ -214,10 +219,12 @@ check_full_render(const struct config_type *t)
 	    "int field default bounds");
 	is_str(f != NULL ? f->def : NULL, "-5", "negative default");
 	ok(conf_field_find(t, "nope") == NULL, "unknown field not found");
+	is_int(t->max_steps, 50, "type max_steps from the top level");
 	is_int(t->nsteps, 3, "3 steps");
 	if (t->nsteps == 3) {
-		is_str(t->steps[0].label, "prepare",
-		    "step label defaults to the id");
+		ok(t->steps[0].label == NULL,
+		    "a step without a label has none (the handler's or the id is shown)");
+		ok(conf_step_find(t, "encode") == &t->steps[2], "step found by id");
 		is_str(t->steps[1].id, "draw", "step object id");
 		is_str(t->steps[1].label, "Drawing the picture",
 		    "step object label");
@@ -247,7 +254,8 @@ check_full_import(const struct config_type *t)
 	    "string field defaults");
 	is_int(t->nsteps, 7, "7 steps");
 	if (t->nsteps == 7) {
-		is_str(t->steps[0].label, "areas", "step object without label");
+		ok(t->steps[0].label == NULL, "step object without label");
+		is_int(t->max_steps, 7, "type max_steps");
 		is_str(t->steps[6].id, "car_assignments", "last step");
 	}
 }
@@ -266,7 +274,7 @@ check_full(const struct config *c)
 	ok(c->max_running == 4 && c->max_queued == 50 && c->poll_ms == 100 &&
 	    c->heartbeat_s == 20 && c->stream_max_s == 240 &&
 	    c->retry_ms == 1500 && c->progress_interval_ms == 0 &&
-	    c->log_lines == 0 && c->retain_s == 86400,
+	    c->log_lines == 0 && c->retain_s == 86400 && c->max_steps == 50,
 	    "integers read");
 	is_int(c->max_body, 1048576, "max_body");
 	is_str(c->page_url, "https://example.com/jobs/job.html", "page_url");
@@ -486,7 +494,8 @@ test_describe(void)
 	static const char *keys[] = {
 		"database", "spool", "worker", "max_running", "max_queued",
 		"poll_ms", "heartbeat_s", "stream_max_s", "retry_ms",
-		"progress_interval_ms", "log_lines", "retain_s", "max_body", "debug",
+		"progress_interval_ms", "log_lines", "max_steps", "retain_s",
+		"max_body", "debug",
 		"page_url", "progress_url", "result_url", "allowed_origins",
 		"types", "argv", "timeout_s", "fields", "steps", "type",
 		"required", "min", "max", "max_bytes", "default", "label", "id"
@@ -509,6 +518,10 @@ test_describe(void)
 	    "describe: string default");
 	ok(strstr(text, "  types: object, required\n") != NULL,
 	    "describe: required");
+	ok(strstr(text, "  max_steps: integer from 1 to 1000, default 100\n") != NULL &&
+	    strstr(text, "  max_steps: integer from 1 to 1000, default the "
+	    "top-level max_steps\n") != NULL,
+	    "describe: max_steps, top level and per type");
 	free(text);
 }
 
