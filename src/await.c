@@ -71,10 +71,10 @@ await_active_type(const char *ctype)
 
 /*
  * Sends an artifact file of an ended job.  A handler's file is data, never a
- * page of this site: nosniff, a CSP sandbox (opened as a document, it gets
- * no script and an origin of its own), and active types as attachments.
- * It is opened beneath the job's directory, and only if the handler did
- * not make it a way to a file elsewhere (beneath.h).
+ * page of this site: nosniff (sent by http_start), a CSP sandbox (opened
+ * as a document, it gets no script and an origin of its own), and active
+ * types as attachments.  It is opened beneath the job's directory, and
+ * only if the handler did not make it a way to a file elsewhere (beneath.h).
  */
 static void
 await_artifact(struct await *a, struct http_req *r, const struct job *j,
@@ -109,13 +109,12 @@ await_artifact(struct await *a, struct http_req *r, const struct job *j,
 		goto out;
 	}
 	hdr = xasprintf("Content-Length: %lld\r\nCache-Control: private, max-age=3600\r\n"
-	    "X-Content-Type-Options: nosniff\r\n"
 	    "Content-Security-Policy: sandbox; default-src 'none'; img-src 'self' data:; "
 	    "style-src 'unsafe-inline'\r\n%s", (long long)sb.st_size,
 	    await_active_type(ctype) ? "Content-Disposition: attachment\r\n" : "");
 	http_start(r, 200, ctype, hdr);
 	free(hdr);
-	while ((n = read(fd, chunk, sizeof chunk)) > 0) {
+	while (!r->head_only && (n = read(fd, chunk, sizeof chunk)) > 0) {
 		if (http_write(r, chunk, (size_t)n) != 0)
 			break;
 	}

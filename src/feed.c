@@ -43,7 +43,7 @@ struct stream {
 	struct stream *next;
 	int64_t last_seq;	/* the largest id this client has */
 	long long opened_ms, last_write_ms;
-	int ending;		/* `end` was sent: finish after this tick */
+	int ending;		/* `end` was sent (or a HEAD's headers): finish after this tick */
 };
 
 /* Every open stream of one job. */
@@ -206,6 +206,11 @@ feed_open(struct feed *f, struct stream *s, const struct job *j, int64_t last,
 
 	http_start(s->req, 200, "text/event-stream",
 	    "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
+	if (s->req->head_only) {
+		/* HEAD: the stream's headers were the whole answer. */
+		s->ending = 1;
+		return 0;
+	}
 	buf_reset(&f->frame);
 	/* The first body bytes: every front end holds the headers until they come. */
 	sse_retry(&f->frame, f->cfg->retry_ms);
