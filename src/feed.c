@@ -180,13 +180,14 @@ feed_last_id(struct http_req *r, int64_t *last, int *have)
 {
 	const char *h = http_param(r, "HTTP_LAST_EVENT_ID");
 	char q[SSE_MAX_ID_LEN + 2];
+	int rc;
 
 	*have = 0;
-	if (h == NULL && http_query(r, "lastEventId", q, sizeof q) == 0)
+	if (h == NULL && (rc = http_query(r, "lastEventId", q, sizeof q)) <= 0) {
+		if (rc < 0)
+			return -1;	/* too long, badly encoded or twice */
 		h = q;
-	else if (h == NULL && http_param(r, "QUERY_STRING") != NULL &&
-	    strstr(http_param(r, "QUERY_STRING"), "lastEventId=") != NULL)
-		return -1;	/* present but too long or badly encoded */
+	}
 	if (h == NULL)
 		return 0;
 	if (sse_parse_id(h, last) != 0)

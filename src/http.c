@@ -104,22 +104,32 @@ http_unescape(const char *s, size_t n, char *out, size_t size)
 	return 0;
 }
 
+/*
+ * A parameter is its whole name before '=' ("xlastEventId" is not
+ * "lastEventId"); one given twice is refused, since which was meant is
+ * anyone's guess.
+ */
 int
 http_query(const struct http_req *r, const char *name, char *out, size_t size)
 {
-	const char *q = http_param(r, "QUERY_STRING");
-	size_t len = strlen(name);
+	const char *q = http_param(r, "QUERY_STRING"), *value = NULL;
+	size_t len = strlen(name), pair, n = 0;
 
 	while (q != NULL && *q != '\0') {
-		size_t pair = strcspn(q, "&");
-
-		if (pair > len && strncmp(q, name, len) == 0 && q[len] == '=')
-			return http_unescape(q + len + 1, pair - len - 1, out, size);
+		pair = strcspn(q, "&");
+		if (pair > len && strncmp(q, name, len) == 0 && q[len] == '=') {
+			if (value != NULL)
+				return -1;
+			value = q + len + 1;
+			n = pair - len - 1;
+		}
 		q += pair;
 		if (*q == '&')
 			q++;
 	}
-	return -1;
+	if (value == NULL)
+		return 1;
+	return http_unescape(value, n, out, size);
 }
 
 /* Position of a media type in the Accept header, or -1. */

@@ -39,7 +39,10 @@ const char *http_path_info(const struct http_req *r);
  * slash; 0, or 405 with *msg naming what (a noun phrase).
  */
 int http_get_path(const struct http_req *r, const char **path, const char **msg);
-/* Copies a query-string parameter (decoded) into out; 0, or -1 if absent or too long. */
+/*
+ * Copies the query-string parameter of exactly this name (decoded) into
+ * out: 0, 1 if absent, -1 if too long, badly encoded or given twice.
+ */
 int http_query(const struct http_req *r, const char *name, char *out, size_t size);
 /* 1 if the client prefers JSON (Accept names application/json before text/html). */
 int http_wants_json(const struct http_req *r);
