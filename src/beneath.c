@@ -62,6 +62,15 @@ beneath_openat2(int dirfd, const char *rel)
 }
 #endif
 
+/* 1 if name in the directory dirfd is a symlink. */
+static int
+beneath_is_link(int dirfd, const char *name)
+{
+	struct stat sb;
+
+	return fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode);
+}
+
 /*
  * The same walk by hand: each component opened from the one above with
  * O_NOFOLLOW, so a symlink anywhere fails (ELOOP), and beneath_rel_valid
@@ -80,6 +89,9 @@ beneath_walk(int dirfd, const char *rel)
 		name[n] = '\0';
 		next = openat(fd, name, BENEATH_FLAGS | (rel[n] == '/' ? O_DIRECTORY : 0));
 		err = errno;
+		/* A symlink to a directory fails O_DIRECTORY first: say ELOOP, as openat2 does. */
+		if (next < 0 && err == ENOTDIR && beneath_is_link(fd, name))
+			err = ELOOP;
 		if (fd != dirfd)
 			close(fd);
 		errno = err;
