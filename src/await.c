@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "await.h"
+#include "beneath.h"
 #include "conf.h"
 #include "http.h"
 #include "intake.h"
@@ -76,14 +77,16 @@ await_active_type(const char *ctype)
 
 /*
  * Sends an artifact file of an ended job.  A handler's file is data, never a
- * page of this site: nosniff, a CSP sandbox (opened as a document, it gets
- * no script and an origin of its own), and active types as attachments.
+ * page of this site: nosniff (sent by http_start), a CSP sandbox (opened
+ * as a document, it gets no script and an origin of its own), and active
+ * types as attachments.  It is opened beneath the job's directory, and
+ * only if the handler did not make it a way to a file elsewhere (beneath.h).
  */
 static void
 await_artifact(struct await *a, struct http_req *r, const struct job *j,
     const char *name)
 {
-	char *ctype = NULL, *path = NULL, *hdr, chunk[65536];
+	char *ctype = NULL, *rel = NULL, *cause = NULL, *hdr, chunk[65536];
 	struct stat sb;
 	ssize_t n;
 	int fd = -1;
@@ -101,27 +104,31 @@ await_artifact(struct await *a, struct http_req *r, const struct job *j,
 	}
 	if (ctype == NULL)
 		ctype = xstrdup("application/octet-stream");
-	path = xasprintf("%s/%s/%s", a->cfg->spool, j->id, name);
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-	    fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		http_error(r, 404, "the job's file is gone (cleaned up?)");
+	rel = xasprintf("%s/%s", j->id, name);
+	if ((fd = beneath_file(a->cfg->spool, rel, &sb, &cause)) < 0) {
+		int gone = errno == ENOENT;
+
+		if (!gone)
+			log_warn("job %s: not serving its file: %s", j->id, cause);
+		http_error(r, 404, gone ? "the job's file is gone (cleaned up?)" :
+		    "the job's file is not served (the server's error log says why)");
 		goto out;
 	}
 	hdr = xasprintf("Content-Length: %lld\r\nCache-Control: private, max-age=3600\r\n"
-	    "X-Content-Type-Options: nosniff\r\n"
 	    "Content-Security-Policy: sandbox; default-src 'none'; img-src 'self' data:; "
 	    "style-src 'unsafe-inline'\r\n%s", (long long)sb.st_size,
 	    await_active_type(ctype) ? "Content-Disposition: attachment\r\n" : "");
 	http_start(r, 200, ctype, hdr);
 	free(hdr);
-	while ((n = read(fd, chunk, sizeof chunk)) > 0) {
+	while (!r->head_only && (n = read(fd, chunk, sizeof chunk)) > 0) {
 		if (http_write(r, chunk, (size_t)n) != 0)
 			break;
 	}
 out:
 	if (fd >= 0)
 		close(fd);
-	free(path);
+	free(rel);
+	free(cause);
 	free(ctype);
 }
 

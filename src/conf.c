@@ -199,7 +199,14 @@ static const struct conf_key conf_top[] = {
 	{ "allowed_origins", CONF_ORIGINS, TOP(allowed_origins), NULL,
 	  0, 0, 0, NULL,
 	  "Other origins (scheme://host[:port], no path) whose pages may "
-	  "submit jobs; the server's own origin always may." },
+	  "submit jobs; the server's own origin may too while trust_host "
+	  "is true." },
+	{ "trust_host", CONF_BOOL, TOP(trust_host), NULL, 1, 0, 1, NULL,
+	  "Whether a page may post when its origin is the one the request's "
+	  "Host header names (with the server's scheme). Set false and list "
+	  "the site's own origin in allowed_origins, so that a page on a "
+	  "name that resolves to this server (DNS rebinding) cannot pass "
+	  "for the site." },
 	{ "types", CONF_TYPES, TOP(types), NULL, 0, 0, 0,
 	  "at least one job type is required",
 	  "The job types, by name (" CONF_NAME_RULE "); each is an object "

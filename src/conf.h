@@ -72,6 +72,7 @@ struct config {
 	char *progress_url;	/* progress_url/<id> is the stream */
 	char *result_url;	/* result_url/<id>[/<artifact>] */
 	char **allowed_origins;	/* NULL-terminated */
+	int trust_host;		/* the Host header names an allowed origin (origin.h) */
 	struct config_type *types;
 	size_t ntypes;
 };

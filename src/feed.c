@@ -43,7 +43,7 @@ struct stream {
 	struct stream *next;
 	int64_t last_seq;	/* the largest id this client has */
 	long long opened_ms, last_write_ms;
-	int ending;		/* `end` was sent: finish after this tick */
+	int ending;		/* `end` was sent (or a HEAD's headers): finish after this tick */
 };
 
 /* Every open stream of one job. */
@@ -180,13 +180,14 @@ feed_last_id(struct http_req *r, int64_t *last, int *have)
 {
 	const char *h = http_param(r, "HTTP_LAST_EVENT_ID");
 	char q[SSE_MAX_ID_LEN + 2];
+	int rc;
 
 	*have = 0;
-	if (h == NULL && http_query(r, "lastEventId", q, sizeof q) == 0)
+	if (h == NULL && (rc = http_query(r, "lastEventId", q, sizeof q)) <= 0) {
+		if (rc < 0)
+			return -1;	/* too long, badly encoded or twice */
 		h = q;
-	else if (h == NULL && http_param(r, "QUERY_STRING") != NULL &&
-	    strstr(http_param(r, "QUERY_STRING"), "lastEventId=") != NULL)
-		return -1;	/* present but too long or badly encoded */
+	}
 	if (h == NULL)
 		return 0;
 	if (sse_parse_id(h, last) != 0)
@@ -206,6 +207,11 @@ feed_open(struct feed *f, struct stream *s, const struct job *j, int64_t last,
 
 	http_start(s->req, 200, "text/event-stream",
 	    "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
+	if (s->req->head_only) {
+		/* HEAD: the stream's headers were the whole answer. */
+		s->ending = 1;
+		return 0;
+	}
 	buf_reset(&f->frame);
 	/* The first body bytes: every front end holds the headers until they come. */
 	sse_retry(&f->frame, f->cfg->retry_ms);

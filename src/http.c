@@ -54,8 +54,8 @@ http_get_path(const struct http_req *r, const char **path, const char **msg)
 {
 	const char *method = http_param(r, "REQUEST_METHOD");
 
-	if (method == NULL || strcmp(method, "GET") != 0) {
-		*msg = "this is read with GET";
+	if (method == NULL || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)) {
+		*msg = "this is read with GET (or HEAD)";
 		return 405;
 	}
 	*path = http_path_info(r);
@@ -104,22 +104,32 @@ http_unescape(const char *s, size_t n, char *out, size_t size)
 	return 0;
 }
 
+/*
+ * A parameter is its whole name before '=' ("xlastEventId" is not
+ * "lastEventId"); one given twice is refused, since which was meant is
+ * anyone's guess.
+ */
 int
 http_query(const struct http_req *r, const char *name, char *out, size_t size)
 {
-	const char *q = http_param(r, "QUERY_STRING");
-	size_t len = strlen(name);
+	const char *q = http_param(r, "QUERY_STRING"), *value = NULL;
+	size_t len = strlen(name), pair, n = 0;
 
 	while (q != NULL && *q != '\0') {
-		size_t pair = strcspn(q, "&");
-
-		if (pair > len && strncmp(q, name, len) == 0 && q[len] == '=')
-			return http_unescape(q + len + 1, pair - len - 1, out, size);
+		pair = strcspn(q, "&");
+		if (pair > len && strncmp(q, name, len) == 0 && q[len] == '=') {
+			if (value != NULL)
+				return -1;
+			value = q + len + 1;
+			n = pair - len - 1;
+		}
 		q += pair;
 		if (*q == '&')
 			q++;
 	}
-	return -1;
+	if (value == NULL)
+		return 1;
+	return http_unescape(value, n, out, size);
 }
 
 /* Position of a media type in the Accept header, or -1. */
@@ -266,6 +276,8 @@ http_write(struct http_req *r, const void *p, size_t n)
 
 	if (r->gone)
 		return -1;
+	if (r->head_only)
+		return 0;
 	if (r->cgi)
 		rc = http_write_fd(p, n);
 	else if (r->detached)
@@ -371,17 +383,33 @@ http_reason(int status)
 	}
 }
 
+/*
+ * nosniff: a browser takes each answer as the type it says, never guesses
+ * script or a page from its bytes.  frame-ancestors: no other site can
+ * frame our pages under its own (clickjacking a Cancel button).
+ */
 int
 http_start(struct http_req *r, int status, const char *ctype, const char *extra)
 {
+	const char *method;
+	int page = ctype != NULL && strncasecmp(ctype, "text/html", 9) == 0 &&
+	    (extra == NULL || strcasestr(extra, "Content-Security-Policy:") == NULL);
+	int rc;
+
 	if (r->headers_sent) {
 		log_error("headers already sent, cannot send status %d", status);
 		return -1;
 	}
+	method = http_param(r, "REQUEST_METHOD");
 	r->headers_sent = 1;
-	return http_printf(r, "Status: %d %s\r\n%s%s%s%s\r\n", status,
+	rc = http_printf(r, "Status: %d %s\r\n%s%s%s"
+	    "X-Content-Type-Options: nosniff\r\n%s%s\r\n", status,
 	    http_reason(status), ctype ? "Content-Type: " : "", ctype ? ctype : "",
-	    ctype ? "\r\n" : "", extra ? extra : "");
+	    ctype ? "\r\n" : "",
+	    page ? "Content-Security-Policy: frame-ancestors 'self'\r\n" : "",
+	    extra ? extra : "");
+	r->head_only = method != NULL && strcmp(method, "HEAD") == 0;
+	return rc;
 }
 
 char *

@@ -24,6 +24,7 @@ struct http_req {
 	int headers_sent;
 	int gone;		/* a write failed or the peer closed (set with http_set_gone) */
 	int detached;		/* libfcgi's buffers freed: we write the records (http_detach) */
+	int head_only;		/* HEAD: http_start sent the headers, http_write drops the body */
 	void *data;		/* the program's own state for this request */
 	int loop_slot;		/* loop.c's index of a kept request */
 };
@@ -33,11 +34,15 @@ const char *http_param(const struct http_req *r, const char *name);
 /* The path after the program's mount point ("/<id>/image.png"), never NULL. */
 const char *http_path_info(const struct http_req *r);
 /*
- * Checks that the request is a GET and gives its path after the mount point
- * without the leading slash; 0, or 405 with *msg naming what (a noun phrase).
+ * Checks that the request is a GET (or a HEAD, answered as a GET without
+ * its body) and gives its path after the mount point without the leading
+ * slash; 0, or 405 with *msg naming what (a noun phrase).
  */
 int http_get_path(const struct http_req *r, const char **path, const char **msg);
-/* Copies a query-string parameter (decoded) into out; 0, or -1 if absent or too long. */
+/*
+ * Copies the query-string parameter of exactly this name (decoded) into
+ * out: 0, 1 if absent, -1 if too long, badly encoded or given twice.
+ */
 int http_query(const struct http_req *r, const char *name, char *out, size_t size);
 /* 1 if the client prefers JSON (Accept names application/json before text/html). */
 int http_wants_json(const struct http_req *r);
@@ -71,7 +76,13 @@ int http_detach(struct http_req *r);
 /* Ends the response (FastCGI: the end records) and releases the connection. */
 void http_finish(struct http_req *r);
 
-/* Sends the status and headers (extra: more "Name: value\r\n" lines or NULL). */
+/*
+ * Sends the status and headers (extra: more "Name: value\r\n" lines or
+ * NULL).  Every response gets X-Content-Type-Options: nosniff, and an HTML
+ * one a Content-Security-Policy of frame-ancestors 'self' unless extra
+ * sets a policy of its own.  For a HEAD request, the body that follows is
+ * dropped.
+ */
 int http_start(struct http_req *r, int status, const char *ctype, const char *extra);
 /* Answers with an error status and a message (JSON or HTML by Accept). */
 void http_error(struct http_req *r, int status, const char *message);

@@ -22,6 +22,7 @@
 #include "intake.h"
 #include "loop.h"
 #include "log.h"
+#include "origin.h"
 #include "params.h"
 #include "proc.h"
 #include "spawn.h"
@@ -148,47 +149,6 @@ intake_remove_dir(const char *path)
 	/* FTW_PHYS: a symlink a handler left is removed, never followed. */
 	if (path != NULL)
 		nftw(path, intake_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* 1 if origin ("scheme://host[:port]") is this host or an allowed one. */
-static int
-intake_origin_ok(const struct config *cfg, struct http_req *r, const char *origin,
-    size_t len)
-{
-	const char *host = http_param(r, "HTTP_HOST");
-	const char *sep = memmem(origin, len, "://", 3);
-	char **a;
-
-	for (a = cfg->allowed_origins; a != NULL && *a != NULL; a++) {
-		if (strlen(*a) == len && strncasecmp(*a, origin, len) == 0)
-			return 1;
-	}
-	if (host == NULL || sep == NULL)
-		return 0;
-	sep += 3;
-	return (size_t)(origin + len - sep) == strlen(host) &&
-	    strncasecmp(sep, host, strlen(host)) == 0;
-}
-
-/* Refuses cross-site posts: Origin (or Referer) must name this host or an allowed one. */
-static int
-intake_check_origin(const struct config *cfg, struct http_req *r)
-{
-	const char *origin = http_param(r, "HTTP_ORIGIN");
-	const char *referer = http_param(r, "HTTP_REFERER");
-	const char *end;
-
-	if (origin != NULL && strcmp(origin, "null") != 0)
-		return intake_origin_ok(cfg, r, origin, strlen(origin));
-	if (origin != NULL)
-		return 0;
-	if (referer == NULL)
-		return 1;	/* not a browser: curl, scripts */
-	end = strstr(referer, "://");
-	if (end == NULL)
-		return 0;
-	end = end + 3 + strcspn(end + 3, "/?#");
-	return intake_origin_ok(cfg, r, referer, (size_t)(end - referer));
 }
 
 /* The HTTP status for a form parse error. */
@@ -334,10 +294,8 @@ intake_check_post(struct intake *in, struct http_req *r, const char *method,
 		*cause = xstrdup("submit a job with POST");
 		return 405;
 	}
-	if (!intake_check_origin(in->cfg, r)) {
-		*cause = xstrdup("this form was posted from another site; refused");
+	if (origin_check(in->cfg, r, cause) != 0)
 		return 403;
-	}
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "buf.h"
 #include "conf.h"
 #include "job.h"
@@ -349,27 +350,34 @@ runner_step(struct run *r, const char *id, const char *label)
 	return rc;
 }
 
-/* A file line: recorded only if it names a regular file in the job's directory. */
+/*
+ * A file line: recorded only if it names a regular file in the job's
+ * directory, reached with no symlink and with no other hard link
+ * (beneath.h), the same rule result applies when it serves the file.
+ */
 static int
 runner_file(struct run *r, const char *name, const char *ctype)
 {
 	struct stat sb;
-	char *path = xasprintf("%s/%s", r->dir, name);
-	int rc = 0;
+	char *rel = xasprintf("%s/%s", r->id, name), *cause = NULL;
+	int rc = 0, fd = beneath_file(r->cfg->spool, rel, &sb, &cause);
 
-	if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		char *msg = xasprintf("handler: 'file %s': no such regular file in the job's directory",
-		    name);
+	if (fd < 0) {
+		char *msg = xasprintf("handler: 'file %s': %s", name, errno == ENOENT ?
+		    "no such file in the job's directory" : "refused: a symlink, another hard "
+		    "link or not a regular file");
 		rc = runner_log(r, msg);
 		free(msg);
 	} else {
+		close(fd);
 		int tries = 0;
 
 		while ((rc = store_artifact_add(r->st, r->id, name, ctype)) != 0 &&
 		    runner_busy_again(r, &tries))
 			;
 	}
-	free(path);
+	free(cause);
+	free(rel);
 	return rc;
 }
 

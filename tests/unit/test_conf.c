@@ -175,6 +175,7 @@ check_minimal(const struct config *c)
 	is_str(c->progress_url, "/longjob/progress", "default progress_url");
 	is_str(c->result_url, "/longjob/result", "default result_url");
 	ok(c->allowed_origins[0] == NULL, "default allowed_origins is empty");
+	is_int(c->trust_host, 1, "default trust_host");
 	if (!ok(t != NULL, "type render found"))
 		return;
 	ok(ends_with(t->argv[0], "/tests/data/conf/jobs/render"),
@@ -284,6 +285,7 @@ check_full(const struct config *c)
 	is_str(c->allowed_origins[2], "http://[::1]:8080",
 	    "allowed_origins[2]");
 	ok(c->allowed_origins[3] == NULL, "allowed_origins NULL-terminated");
+	is_int(c->trust_host, 0, "trust_host");
 	is_int(c->ntypes, 2, "2 types");
 	is_str(c->types[0].name, "render", "types in file order");
 	if ((t = conf_type_find(c, "render")) != NULL)
@@ -497,6 +499,7 @@ test_describe(void)
 		"progress_interval_ms", "log_lines", "max_steps", "retain_s",
 		"max_body", "debug",
 		"page_url", "progress_url", "result_url", "allowed_origins",
+		"trust_host",
 		"types", "argv", "timeout_s", "fields", "steps", "type",
 		"required", "min", "max", "max_bytes", "default", "label", "id"
 	};

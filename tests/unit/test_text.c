@@ -89,6 +89,21 @@ static const struct clean_case control_cases[] = {
 	{ "space and ~ are no controls", S(" ~"), 0, " ~" },
 };
 
+/*
+ * A failed handler's stderr, cleaned as runner_error does (tabs and line
+ * breaks kept, for a stack trace): the same rule as every other text, so
+ * overlong forms, surrogates and C1 controls still become '?'.
+ */
+static const struct clean_case stderr_cases[] = {
+	{ "a trace keeps its lines", S("Traceback:\n\tline 3\n"),
+	    TEXT_TAB | TEXT_NEWLINE, "Traceback:\n\tline 3\n" },
+	{ "overlong '/'", S("a\xc0\xaf" "b\n"), TEXT_TAB | TEXT_NEWLINE, "a??b\n" },
+	{ "overlong 3-byte", S("\xe0\x80\xaf\n"), TEXT_TAB | TEXT_NEWLINE, "???\n" },
+	{ "surrogate U+D800", S("x\xed\xa0\x80"), TEXT_TAB | TEXT_NEWLINE, "x???" },
+	{ "C1 U+009B (CSI)", S("\xc2\x9b" "31m\n"), TEXT_TAB | TEXT_NEWLINE, "?31m\n" },
+	{ "ESC and CR", S("\x1b[2J\r\n"), TEXT_TAB | TEXT_NEWLINE, "?[2J?\n" },
+};
+
 /* Runs a table of text_clean cases without a limit. */
 static void
 run_clean_cases(const char *table, const struct clean_case *c, size_t count)
@@ -315,6 +330,8 @@ main(void)
 	    sizeof valid_cases / sizeof valid_cases[0]);
 	run_clean_cases("invalid", invalid_cases,
 	    sizeof invalid_cases / sizeof invalid_cases[0]);
+	run_clean_cases("stderr", stderr_cases,
+	    sizeof stderr_cases / sizeof stderr_cases[0]);
 	run_clean_cases("control", control_cases,
 	    sizeof control_cases / sizeof control_cases[0]);
 	test_cut();
