@@ -168,6 +168,8 @@ intake_form_status(enum form_error e, int err)
 		return 415;
 	case FORM_IO:
 		return err == ENOSPC || err == EDQUOT ? 507 : 500;
+	case FORM_FULL:
+		return 507;
 	default:
 		return 400;
 	}
@@ -216,6 +218,42 @@ intake_file_too_large(const struct config_type *t, const struct form_field *ff)
 
 	return ff->path != NULL && cf != NULL && cf->kind == FIELD_FILE &&
 	    (long long)ff->size > cf->max_bytes;
+}
+
+/* What submit says about one request's uploads (the arg of its form_uploads). */
+struct intake_uploads {
+	const struct config_type *t;
+	unsigned char *stored;	/* per field of t: an upload was stored for it */
+};
+
+/*
+ * Which uploads go to disk: one for each of the type's file fields, no
+ * more.  An upload for a field the type does not declare is read and
+ * dropped, never stored: params ignores undeclared text fields the same
+ * way, because a page's form may carry inputs that this type does not use.
+ * One for a text field, or a second for the same file field, is refused
+ * (400) before a byte of it is written.
+ */
+static enum form_upload
+intake_upload_part(void *arg, const char *name, char **cause)
+{
+	struct intake_uploads *u = arg;
+	const struct config_field *cf = conf_field_find(u->t, name);
+	size_t i;
+
+	if (cf == NULL)
+		return FORM_UPLOAD_SKIP;
+	if (cf->kind != FIELD_FILE) {
+		*cause = xasprintf("field '%s' must be text, not a file", cf->name);
+		return FORM_UPLOAD_REFUSE;
+	}
+	i = (size_t)(cf - u->t->fields);
+	if (u->stored[i]) {
+		*cause = xasprintf("field '%s' was sent more than once", cf->name);
+		return FORM_UPLOAD_REFUSE;
+	}
+	u->stored[i] = 1;
+	return FORM_UPLOAD_STORE;
 }
 
 /* Turns the parsed form into the handler's parameters (*json); the refusal status with *cause, or 0. */
@@ -380,6 +418,8 @@ static int
 intake_accept(struct intake *in, struct http_req *r, const struct config_type *t,
     const char *id, const char *dir, int *nojs, char **cause)
 {
+	struct intake_uploads u = { t, NULL };
+	struct form_uploads fu = { intake_upload_part, NULL, &u };
 	struct form_limits limits;
 	enum form_error fe;
 	struct form *f;
@@ -394,6 +434,8 @@ intake_accept(struct intake *in, struct http_req *r, const struct config_type *t
 		*cause = xstrdup("the form must be application/x-www-form-urlencoded or multipart/form-data");
 		return 415;
 	}
+	u.stored = xcalloc(t->nfields + 1, 1);
+	form_set_uploads(f, &fu);
 	status = intake_read_form(r, f, cause);
 	*nojs = status == 0 && form_get(f, INTAKE_NOJS) != NULL;
 	if (status == 0)
@@ -405,6 +447,7 @@ intake_accept(struct intake *in, struct http_req *r, const struct config_type *t
 	if (status != 0)
 		form_abort(f);
 	form_free(f);
+	free(u.stored);
 	free(params);
 	return status;
 }
