@@ -24,6 +24,7 @@
 #include "params.h"
 #include "proc.h"
 #include "spawn.h"
+#include "spool.h"
 #include "store.h"
 #include "text.h"
 #include "xmem.h"
@@ -224,7 +225,13 @@ intake_file_too_large(const struct config_type *t, const struct form_field *ff)
 struct intake_uploads {
 	const struct config_type *t;
 	unsigned char *stored;	/* per field of t: an upload was stored for it */
+	struct spool *spool;	/* the quota; NULL: none */
+	size_t taken;		/* bytes taken from it */
 };
+
+/* The message of a submission refused because the spool is at its quota. */
+#define INTAKE_SPOOL_FULL "the server's storage for jobs is full: the %s was " \
+	"not accepted; try again later"
 
 /*
  * Which uploads go to disk: one for each of the type's file fields, no
@@ -254,6 +261,22 @@ intake_upload_part(void *arg, const char *name, char **cause)
 	}
 	u->stored[i] = 1;
 	return FORM_UPLOAD_STORE;
+}
+
+/* Takes the bytes of an upload from the spool's quota before they are written. */
+static int
+intake_upload_room(void *arg, size_t n, char **cause)
+{
+	struct intake_uploads *u = arg;
+
+	if (u->spool == NULL)
+		return 0;
+	if (spool_take(u->spool, n) != 0) {
+		*cause = xasprintf(INTAKE_SPOOL_FULL, "upload");
+		return -1;
+	}
+	u->taken += n;
+	return 0;
 }
 
 /* Turns the parsed form into the handler's parameters (*json); the refusal status with *cause, or 0. */
@@ -416,10 +439,10 @@ intake_enqueue_status(const struct store *st, int rc, char **cause)
  */
 static int
 intake_accept(struct intake *in, struct http_req *r, const struct config_type *t,
-    const char *id, const char *dir, int *nojs, char **cause)
+    const char *id, const char *dir, struct spool *spool, int *nojs, char **cause)
 {
-	struct intake_uploads u = { t, NULL };
-	struct form_uploads fu = { intake_upload_part, NULL, &u };
+	struct intake_uploads u = { t, NULL, spool, 0 };
+	struct form_uploads fu = { intake_upload_part, intake_upload_room, &u };
 	struct form_limits limits;
 	enum form_error fe;
 	struct form *f;
@@ -444,8 +467,11 @@ intake_accept(struct intake *in, struct http_req *r, const struct config_type *t
 		rc = intake_enqueue(in->cfg, in->st, id, t, params);
 		status = intake_enqueue_status(in->st, rc, cause);
 	}
-	if (status != 0)
+	if (status != 0) {
 		form_abort(f);
+		if (spool != NULL)
+			spool_give(spool, u.taken);
+	}
 	form_free(f);
 	free(u.stored);
 	free(params);
@@ -522,11 +548,17 @@ intake_request(void *ctx, struct http_req *r)
 	struct intake *in = ctx;
 	const struct config_type *t = NULL;
 	char id[JOBID_LEN + 1], *dir = NULL, *cause = NULL;
+	struct spool *spool = NULL;
 	int status, nojs = 0;
 
 	if (intake_is_cancel(r))
 		return intake_cancel_request(in, r);
 	status = intake_check_request(in, r, &t, &cause);
+	/* A full spool takes no new job: its handler's files would pass the quota too. */
+	if (status == 0 && (spool = spool_open(in->cfg)) != NULL && spool_full(spool)) {
+		cause = xasprintf(INTAKE_SPOOL_FULL, "job");
+		status = 507;
+	}
 	if (status == 0 && jobid_new(id) != 0) {
 		cause = xstrdup("no randomness for a job id");
 		status = 500;
@@ -536,7 +568,8 @@ intake_request(void *ctx, struct http_req *r)
 		cause = xasprintf("cannot create the job's directory: %s", strerror(errno));
 	}
 	if (status == 0)
-		status = intake_accept(in, r, t, id, dir, &nojs, &cause);
+		status = intake_accept(in, r, t, id, dir, spool, &nojs, &cause);
+	spool_close(spool);
 	if (status != 0) {
 		intake_remove_dir(dir);
 		http_drain(r);
