@@ -16,6 +16,7 @@
 #include "fuzz.h"
 
 #define FORMCHECK_MAX_FILENAME 255	/* form.c: FORM_MAX_FILENAME */
+#define FORMCHECK_ROOM 600		/* bytes all stored uploads may take */
 
 static char formcheck_tmp[4096];
 
@@ -94,6 +95,37 @@ formcheck_filename_ok(const char *s)
 	return 1;
 }
 
+/*
+ * The caller's say over uploads, as submit has one: a part whose name
+ * starts with 's' is skipped, with 'r' refused, the rest stored.
+ */
+static enum form_upload
+formcheck_part(void *arg, const char *name, char **cause)
+{
+	(void)arg;
+	if (name[0] == 's')
+		return FORM_UPLOAD_SKIP;
+	if (name[0] == 'r') {
+		*cause = xstrdup("refused");
+		return FORM_UPLOAD_REFUSE;
+	}
+	return FORM_UPLOAD_STORE;
+}
+
+/* Grants FORMCHECK_ROOM bytes in all to the stored uploads of one parse. */
+static int
+formcheck_room(void *arg, size_t n, char **cause)
+{
+	size_t *left = arg;
+
+	if (n > *left) {
+		*cause = xstrdup("full");
+		return -1;
+	}
+	*left -= n;
+	return 0;
+}
+
 /* Checks one reported field against the limits; ok: the parse succeeded. */
 static void
 formcheck_field(const struct form *f, const struct form_field *ff,
@@ -111,6 +143,8 @@ formcheck_field(const struct form *f, const struct form_field *ff,
 	}
 	FUZZ_CHECK(dir != NULL &&
 	    strncmp(ff->path, dir, strlen(dir)) == 0);
+	/* Skipped and refused parts are never stored. */
+	FUZZ_CHECK(ff->name[0] != 's' && ff->name[0] != 'r');
 	FUZZ_CHECK(ff->filename != NULL && formcheck_filename_ok(ff->filename));
 	FUZZ_CHECK(ff->content_type != NULL && ff->size <= l->max_file);
 	/* Every part is closed, so flushed, once the closing boundary is read. */
@@ -126,7 +160,7 @@ formcheck_outcome(struct form *f, enum form_error e,
     const struct form_limits *l, const char *dir, struct buf *out)
 {
 	const struct form_field *ff;
-	size_t i, nfiles = 0;
+	size_t i, nfiles = 0, stored = 0;
 
 	/* Never FORM_IO: the directory is ours and nearly empty. */
 	FUZZ_CHECK(e != FORM_IO && e != FORM_UNSUPPORTED);
@@ -135,6 +169,8 @@ formcheck_outcome(struct form *f, enum form_error e,
 		ff = form_at(f, i);
 		formcheck_field(f, ff, l, dir, e == FORM_OK);
 		nfiles += ff->path != NULL;
+		if (ff->path != NULL && e == FORM_OK)
+			stored += ff->size;
 		buf_addf(out, "%s%c%zu:", ff->name, 0, ff->len);
 		buf_add(out, ff->value != NULL ? ff->value : "", ff->len);
 		if (ff->path != NULL)
@@ -151,6 +187,7 @@ formcheck_outcome(struct form *f, enum form_error e,
 	}
 	FUZZ_CHECK(form_at(f, form_count(f)) == NULL);
 	FUZZ_CHECK(nfiles <= l->max_files);
+	FUZZ_CHECK(stored <= FORMCHECK_ROOM);
 	buf_addf(out, "error %d %s", (int)e, form_message(f));
 }
 
@@ -176,6 +213,8 @@ formcheck_parse(const char *ctype, const uint8_t *body, size_t n,
     struct buf *out)
 {
 	const char *p = (const char *)body;
+	size_t room = FORMCHECK_ROOM;
+	struct form_uploads u = { formcheck_part, formcheck_room, &room };
 	enum form_error e, e2;
 	struct form *f;
 	size_t k;
@@ -186,6 +225,7 @@ formcheck_parse(const char *ctype, const uint8_t *body, size_t n,
 		return;
 	}
 	FUZZ_CHECK(e == FORM_OK);
+	form_set_uploads(f, &u);
 	e = FORM_OK;
 	while (n > 0) {
 		k = seed == 0 ? n : formcheck_chunk(&seed);

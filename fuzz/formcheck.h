@@ -21,7 +21,9 @@ struct form_limits;
 /*
  * Parses body (n bytes) as content type ctype with the given limits, whole
  * and in chunks, checks both parses and compares them.  upload_dir may be
- * NULL (no uploads accepted).  Returns only if every check held.
+ * NULL (no uploads accepted).  Uploads are decided as submit decides them
+ * (form_set_uploads): names starting with 's' skipped, with 'r' refused,
+ * at most 600 bytes stored in all.  Returns only if every check held.
  */
 void formcheck_run(const char *ctype, const uint8_t *body, size_t n,
     const struct form_limits *limits, const char *upload_dir);

@@ -59,6 +59,7 @@
 #define CONF_MAX_PATH 4096
 #define CONF_MAX_STRING (1024 * 1024)	/* largest length bound of a string */
 #define CONF_MAX_BODY 1099511627776LL
+#define CONF_MAX_SPOOL 1125899906842624LL	/* 1 PiB */
 #define CONF_NAME_RULE "1 to 64 of A-Z a-z 0-9 _ -"
 
 #define nitems(a) (sizeof (a) / sizeof (a)[0])
@@ -186,6 +187,12 @@ static const struct conf_key conf_top[] = {
 	  CONF_MAX_BODY, NULL,
 	  "Largest request body in bytes (the form with its uploads); a job "
 	  "type may set its own." },
+	{ "max_spool_bytes", CONF_LLONG, TOP(max_spool_bytes), NULL,
+	  1073741824, 0, CONF_MAX_SPOOL, NULL,
+	  "Most bytes the spool may hold: uploads, job directories and the "
+	  "files handlers make, until their jobs go (retain_s). An upload "
+	  "that would pass it, or any job once it is full, is refused with "
+	  "507. Keep it well above the largest max_body; 0: no quota." },
 	{ "page_url", CONF_URL, TOP(page_url), "/job.html", 0, 0, 0, NULL,
 	  "The job page: a browser's form submission is redirected to "
 	  "page_url?id=<id>." },

@@ -68,6 +68,7 @@ struct config {
 	int wake_on_write;	/* progress and result read on a job's write (wake.h) */
 	int debug;		/* log requests opened and freed */
 	long long max_body;	/* default body limit */
+	long long max_spool_bytes;	/* the spool's quota (spool.h); 0: none */
 	char *page_url;		/* the job page; submit redirects to page_url?id=<id> */
 	char *progress_url;	/* progress_url/<id> is the stream */
 	char *result_url;	/* result_url/<id>[/<artifact>] */

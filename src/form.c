@@ -58,7 +58,13 @@
  * with a filename, through a small write buffer to <upload_dir>/upload-N.
  * A browser sends filename="" and no data for a file input with no file
  * chosen.  The file for such a part is opened only when its first data
- * byte arrives, so an empty one leaves nothing behind.
+ * byte arrives, so an empty one leaves nothing behind.  Just before the
+ * file would be created, the caller's part callback says whether to store
+ * the part at all: a part it skips is read and dropped (its data goes
+ * nowhere), so an upload for a field nobody declared costs no disk.  The
+ * room callback is asked before each write(2), so bytes are counted
+ * against the caller's bound before they reach the disk, however the body
+ * was chunked.
  *
  * Every check depends only on the bytes seen so far, never on how they
  * were split into chunks.  A body gives the same fields, or the same error,
@@ -91,6 +97,7 @@ struct form {
 	enum form_kind kind;
 	struct form_limits limits;
 	char *upload_dir;		/* NULL: no uploads accepted */
+	struct form_uploads uploads;	/* the caller's say over them */
 
 	enum form_error error;
 	char *message;
@@ -125,6 +132,7 @@ struct form {
 	char *part_filename;		/* sanitized; NULL: a text part */
 	char *part_type;
 	int part_file;			/* the part is a file */
+	int part_skip;			/* a file part the caller does not store */
 	size_t part_field;		/* its field, once the file is open */
 	int fd;				/* its file, or -1 */
 	char *wbuf;
@@ -525,8 +533,16 @@ static int
 form_file_write_all(struct form *f, const char *p, size_t n)
 {
 	const char *path = f->fields[f->part_field].path;
+	char *cause = NULL;
 	ssize_t w;
 
+	if (f->uploads.room != NULL && n > 0 &&
+	    f->uploads.room(f->uploads.arg, n, &cause) == -1) {
+		form_fail(f, FORM_FULL, "%s", cause != NULL ? cause :
+		    "no room for the upload");
+		free(cause);
+		return -1;
+	}
 	while (n > 0) {
 		w = write(f->fd, p, n);
 		if (w == -1) {
@@ -551,14 +567,41 @@ form_file_flush(struct form *f)
 	return form_file_write_all(f, f->wbuf, n);
 }
 
-/* Creates the next upload-N for the current part and records its field. */
+/*
+ * Asks the caller whether the current file part is stored: 1 store, 0 skip
+ * (part_skip is set), -1 refused (the parse is stopped).
+ */
+static int
+form_file_wanted(struct form *f)
+{
+	enum form_upload u;
+	char *cause = NULL;
+
+	if (f->uploads.part == NULL)
+		return 1;
+	u = f->uploads.part(f->uploads.arg, f->part_name, &cause);
+	if (u == FORM_UPLOAD_REFUSE)
+		form_fail(f, FORM_MALFORMED, "%s", cause != NULL ? cause :
+		    "an upload was refused");
+	free(cause);
+	if (u == FORM_UPLOAD_SKIP)
+		f->part_skip = 1;
+	return u == FORM_UPLOAD_STORE ? 1 : u == FORM_UPLOAD_SKIP ? 0 : -1;
+}
+
+/*
+ * Creates the next upload-N for the current part and records its field,
+ * unless the caller skips the part; -1 on error.
+ */
 static int
 form_file_open(struct form *f)
 {
 	struct form_field *ff;
 	char *path;
-	int fd;
+	int fd, wanted;
 
+	if ((wanted = form_file_wanted(f)) != 1)
+		return wanted;
 	if (form_room(f, 1) == -1)
 		return -1;
 	path = xasprintf("%s/upload-%u", f->upload_dir, ++f->next_upload);
@@ -621,7 +664,7 @@ form_mp_data(struct form *f, const char *p, size_t n)
 {
 	char q[FORM_QUOTE_MAX + 8];
 
-	if (n == 0 || f->state != FORM_BODY)
+	if (n == 0 || f->state != FORM_BODY || f->part_skip)
 		return;
 	if (!f->part_file) {
 		if (n > f->limits.max_value - f->value.len) {
@@ -634,7 +677,7 @@ form_mp_data(struct form *f, const char *p, size_t n)
 		buf_add(&f->value, p, n);
 		return;
 	}
-	if (f->fd == -1 && form_file_open(f) == -1)
+	if (f->fd == -1 && (form_file_open(f) == -1 || f->part_skip))
 		return;
 	form_file_write(f, p, n);
 }
@@ -686,6 +729,7 @@ form_mp_part_clear(struct form *f)
 	free(f->part_type);
 	f->part_name = f->part_filename = f->part_type = NULL;
 	f->part_file = 0;
+	f->part_skip = 0;
 	buf_reset(&f->value);
 }
 
@@ -929,6 +973,16 @@ form_mp_feed(struct form *f, const char *p, size_t n)
 		p += used;
 		n -= used;
 	}
+}
+
+/* Sets the caller's say over uploads; see form.h. */
+void
+form_set_uploads(struct form *f, const struct form_uploads *u)
+{
+	if (u != NULL)
+		f->uploads = *u;
+	else
+		memset(&f->uploads, 0, sizeof f->uploads);
 }
 
 /* Feeds the next n bytes of body; see form.h. */

@@ -8,6 +8,10 @@
  * bound stops the parse with an error code that maps to an HTTP status
  * (413 for sizes, 400 for malformed input) and a message for a person.
  *
+ * The caller decides what is stored (form_set_uploads): which file parts go
+ * to disk and which are read and dropped, and how many bytes may be written
+ * in all, so an upload nobody will use never touches the disk.
+ *
  * Ownership: the form owns every field, name and path it reports; they live
  * until form_free.  Files it created are NOT removed by form_free (the job
  * keeps them); form_abort removes them, for a refused request.
@@ -44,6 +48,28 @@ enum form_error {
 	FORM_TOO_MANY,		/* -> 413 (field count) */
 	FORM_UNSUPPORTED,	/* -> 415 (content type) */
 	FORM_IO,		/* -> 500, or 507 when errno was ENOSPC/EDQUOT */
+	FORM_FULL,		/* -> 507 (the caller's room for uploads is used up) */
+};
+
+/* What becomes of a file part (the part callback of struct form_uploads). */
+enum form_upload {
+	FORM_UPLOAD_STORE,	/* written to upload-N and reported */
+	FORM_UPLOAD_SKIP,	/* read and dropped: nothing is written or reported */
+	FORM_UPLOAD_REFUSE,	/* the parse stops, FORM_MALFORMED (-> 400) */
+};
+
+/*
+ * The caller's say over uploads.  part is asked once per file part, when
+ * its first byte would be stored (a part with no file chosen is never
+ * asked); room is asked before each write with the bytes about to go to
+ * disk, and -1 stops the parse with FORM_FULL.  On FORM_UPLOAD_REFUSE or -1
+ * they set *cause, a message the form frees.  Either may be NULL: every
+ * part is stored, with no bound but max_file.
+ */
+struct form_uploads {
+	enum form_upload (*part)(void *arg, const char *name, char **cause);
+	int (*room)(void *arg, size_t n, char **cause);
+	void *arg;
 };
 
 struct form;
@@ -57,6 +83,8 @@ struct form;
  */
 struct form *form_new(const char *content_type, const char *upload_dir,
     const struct form_limits *limits, enum form_error *err);
+/* Sets what the caller says about uploads (see above), before the first form_feed. */
+void form_set_uploads(struct form *f, const struct form_uploads *u);
 /* Feeds the next n bytes of body; returns FORM_OK or the error that stopped the parse. */
 enum form_error form_feed(struct form *f, const char *p, size_t n);
 /* Ends the body; a truncated multipart body is FORM_MALFORMED. */

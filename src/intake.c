@@ -26,6 +26,7 @@
 #include "params.h"
 #include "proc.h"
 #include "spawn.h"
+#include "spool.h"
 #include "store.h"
 #include "text.h"
 #include "xmem.h"
@@ -163,6 +164,8 @@ intake_form_status(enum form_error e, int err)
 		return 415;
 	case FORM_IO:
 		return err == ENOSPC || err == EDQUOT ? 507 : 500;
+	case FORM_FULL:
+		return 507;
 	default:
 		return 400;
 	}
@@ -211,6 +214,64 @@ intake_file_too_large(const struct config_type *t, const struct form_field *ff)
 
 	return ff->path != NULL && cf != NULL && cf->kind == FIELD_FILE &&
 	    (long long)ff->size > cf->max_bytes;
+}
+
+/* What submit says about one request's uploads (the arg of its form_uploads). */
+struct intake_uploads {
+	const struct config_type *t;
+	unsigned char *stored;	/* per field of t: an upload was stored for it */
+	struct spool *spool;	/* the quota; NULL: none */
+	size_t taken;		/* bytes taken from it */
+};
+
+/* The message of a submission refused because the spool is at its quota. */
+#define INTAKE_SPOOL_FULL "the server's storage for jobs is full: the %s was " \
+	"not accepted; try again later"
+
+/*
+ * Which uploads go to disk: one for each of the type's file fields, no
+ * more.  An upload for a field the type does not declare is read and
+ * dropped, never stored: params ignores undeclared text fields the same
+ * way, because a page's form may carry inputs that this type does not use.
+ * One for a text field, or a second for the same file field, is refused
+ * (400) before a byte of it is written.
+ */
+static enum form_upload
+intake_upload_part(void *arg, const char *name, char **cause)
+{
+	struct intake_uploads *u = arg;
+	const struct config_field *cf = conf_field_find(u->t, name);
+	size_t i;
+
+	if (cf == NULL)
+		return FORM_UPLOAD_SKIP;
+	if (cf->kind != FIELD_FILE) {
+		*cause = xasprintf("field '%s' must be text, not a file", cf->name);
+		return FORM_UPLOAD_REFUSE;
+	}
+	i = (size_t)(cf - u->t->fields);
+	if (u->stored[i]) {
+		*cause = xasprintf("field '%s' was sent more than once", cf->name);
+		return FORM_UPLOAD_REFUSE;
+	}
+	u->stored[i] = 1;
+	return FORM_UPLOAD_STORE;
+}
+
+/* Takes the bytes of an upload from the spool's quota before they are written. */
+static int
+intake_upload_room(void *arg, size_t n, char **cause)
+{
+	struct intake_uploads *u = arg;
+
+	if (u->spool == NULL)
+		return 0;
+	if (spool_take(u->spool, n) != 0) {
+		*cause = xasprintf(INTAKE_SPOOL_FULL, "upload");
+		return -1;
+	}
+	u->taken += n;
+	return 0;
 }
 
 /* Turns the parsed form into the handler's parameters (*json); the refusal status with *cause, or 0. */
@@ -405,8 +466,10 @@ intake_client(struct http_req *r, char out[INET6_ADDRSTRLEN])
  */
 static int
 intake_accept(struct intake *in, struct http_req *r, const struct config_type *t,
-    const char *id, const char *dir, int *nojs, char **cause)
+    const char *id, const char *dir, struct spool *spool, int *nojs, char **cause)
 {
+	struct intake_uploads u = { t, NULL, spool, 0 };
+	struct form_uploads fu = { intake_upload_part, intake_upload_room, &u };
 	struct form_limits limits;
 	enum form_error fe;
 	struct form *f;
@@ -421,6 +484,8 @@ intake_accept(struct intake *in, struct http_req *r, const struct config_type *t
 		*cause = xstrdup("the form must be application/x-www-form-urlencoded or multipart/form-data");
 		return 415;
 	}
+	u.stored = xcalloc(t->nfields + 1, 1);
+	form_set_uploads(f, &fu);
 	status = intake_read_form(r, f, cause);
 	*nojs = status == 0 && form_get(f, INTAKE_NOJS) != NULL;
 	if (status == 0)
@@ -430,9 +495,13 @@ intake_accept(struct intake *in, struct http_req *r, const struct config_type *t
 		rc = intake_enqueue(in->cfg, in->st, id, t, params, client[0] ? client : NULL);
 		status = intake_enqueue_status(in->st, rc, cause);
 	}
-	if (status != 0)
+	if (status != 0) {
 		form_abort(f);
+		if (spool != NULL)
+			spool_give(spool, u.taken);
+	}
 	form_free(f);
+	free(u.stored);
 	free(params);
 	return status;
 }
@@ -507,11 +576,17 @@ intake_request(void *ctx, struct http_req *r)
 	struct intake *in = ctx;
 	const struct config_type *t = NULL;
 	char id[JOBID_LEN + 1], *dir = NULL, *cause = NULL;
+	struct spool *spool = NULL;
 	int status, nojs = 0;
 
 	if (intake_is_cancel(r))
 		return intake_cancel_request(in, r);
 	status = intake_check_request(in, r, &t, &cause);
+	/* A full spool takes no new job: its handler's files would pass the quota too. */
+	if (status == 0 && (spool = spool_open(in->cfg)) != NULL && spool_full(spool)) {
+		cause = xasprintf(INTAKE_SPOOL_FULL, "job");
+		status = 507;
+	}
 	if (status == 0 && jobid_new(id) != 0) {
 		cause = xstrdup("no randomness for a job id");
 		status = 500;
@@ -521,7 +596,8 @@ intake_request(void *ctx, struct http_req *r)
 		cause = xasprintf("cannot create the job's directory: %s", strerror(errno));
 	}
 	if (status == 0)
-		status = intake_accept(in, r, t, id, dir, &nojs, &cause);
+		status = intake_accept(in, r, t, id, dir, spool, &nojs, &cause);
+	spool_close(spool);
 	if (status != 0) {
 		intake_remove_dir(dir);
 		http_drain(r);

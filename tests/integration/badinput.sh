@@ -43,9 +43,9 @@ mkdir -p "$T"
 jobs_count() {
 	lj_as "$LJ_APP/longjob" list 1000000 | grep -c '^[0-9a-f]\{32\}  '
 }
-# Files and directories in the spool.
+# Files and directories in the spool (but for the quota's record, spool.c).
 spool_count() {
-	find "$LJ_STATE/spool" | wc -l
+	find "$LJ_STATE/spool" ! -name .usage | wc -l
 }
 # answer WANT "what" URL CURL-ARGS...: the request gets status WANT and a JSON
 # message (that contains $SAYS if set).

@@ -41,6 +41,29 @@ for f in lighttpd.conf.example lighttpd-cgi.conf.example apache.conf.example hta
 	lj_check $? "$f in the repository is what a default install writes"
 done
 
+# Each example caps request bodies (a larger one is refused before it is
+# stored or reaches longjob) at no less than the largest max_body of the
+# shipped config, or the web server would refuse forms that longjob takes.
+maxbody=$("$prefix/bin/longjob" config-help | sed -n 's/^  max_body: .*default \([0-9]*\)$/\1/p')
+for v in $(grep -o '"max_body": *[0-9]*' "$top_srcdir/jobs/longjob.json.in" | grep -o '[0-9]*$'); do
+	[ "$v" -gt "${maxbody:-0}" ] && maxbody=$v
+done
+[ -n "$maxbody" ]
+lj_check $? "the largest max_body of the shipped config: ${maxbody:-none}"
+cap_of() {
+	sed -n -e 's/^[[:space:]]*server\.max-request-size[[:space:]]*=[[:space:]]*\([0-9]*\)[[:space:]]*$/\1 KB/p' \
+		-e 's/^[[:space:]]*\(LimitRequestBody\|FcgidMaxRequestLen\)[[:space:]]\+\([0-9]*\)[[:space:]]*$/\2/p' "$1"
+}
+for f in lighttpd.conf.example lighttpd-cgi.conf.example apache.conf.example htaccess.example; do
+	caps=$(cap_of "$top_srcdir/$f" | while read -r n unit; do
+		[ "$unit" = KB ] && n=$((n * 1024)); echo "$n"; done | tr '\n' ' ')
+	ok=1
+	[ -n "$caps" ] && ok=0
+	for n in $caps; do [ "$n" -ge "${maxbody:-0}" ] || ok=1; done
+	caps=${caps% }
+	lj_check "$ok" "$f caps request bodies at no less than $maxbody bytes: ${caps:-none}"
+done
+
 # The installed example as it is, but for its port.
 installed_conf() {
 	sed "s|^server.port .*|server.port = $LJ_PORT|" \

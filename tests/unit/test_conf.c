@@ -171,6 +171,7 @@ check_minimal(const struct config *c)
 	is_int(c->max_steps, 100, "default max_steps");
 	is_int(c->retain_s, 604800, "default retain_s");
 	is_int(c->max_body, 67108864, "default max_body");
+	is_int(c->max_spool_bytes, 1073741824, "default max_spool_bytes (1 GiB)");
 	is_str(c->page_url, "/job.html", "default page_url");
 	is_str(c->progress_url, "/longjob/progress", "default progress_url");
 	is_str(c->result_url, "/longjob/result", "default result_url");
@@ -278,6 +279,7 @@ check_full(const struct config *c)
 	    c->log_lines == 0 && c->retain_s == 86400 && c->max_steps == 50,
 	    "integers read");
 	is_int(c->max_body, 1048576, "max_body");
+	is_int(c->max_spool_bytes, 0, "max_spool_bytes 0: no quota");
 	is_str(c->page_url, "https://example.com/jobs/job.html", "page_url");
 	is_str(c->progress_url, "/lj/progress", "progress_url");
 	is_str(c->result_url, "http://example.com:8080/lj/result",
@@ -497,7 +499,7 @@ test_describe(void)
 		"database", "spool", "worker", "max_running", "max_queued",
 		"poll_ms", "heartbeat_s", "stream_max_s", "retry_ms",
 		"progress_interval_ms", "log_lines", "max_steps", "retain_s",
-		"max_body", "debug",
+		"max_body", "max_spool_bytes", "debug",
 		"page_url", "progress_url", "result_url", "allowed_origins",
 		"trust_host",
 		"types", "argv", "timeout_s", "fields", "steps", "type",

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,8 @@ test_error_name(enum form_error e)
 		return "UNSUPPORTED";
 	case FORM_IO:
 		return "IO";
+	case FORM_FULL:
+		return "FULL";
 	}
 	return "?";
 }
@@ -800,6 +803,148 @@ test_abort(void)
 	form_free(f);
 }
 
+/* What the upload callbacks of test_uploads saw, and how they answer. */
+struct test_say {
+	int asked;		/* part calls */
+	char names[256];	/* the names asked about, each followed by ' ' */
+	size_t room;		/* bytes still allowed; SIZE_MAX: no bound */
+	size_t taken;		/* bytes asked for and granted */
+};
+
+/* Part callback: "drop*" is skipped, "bad*" refused, the rest stored. */
+static enum form_upload
+test_part(void *arg, const char *name, char **cause)
+{
+	struct test_say *say = arg;
+	size_t len = strlen(say->names);
+
+	say->asked++;
+	snprintf(say->names + len, sizeof say->names - len, "%s ", name);
+	if (strncmp(name, "drop", 4) == 0)
+		return FORM_UPLOAD_SKIP;
+	if (strncmp(name, "bad", 3) == 0) {
+		*cause = xasprintf("no uploads for '%s'", name);
+		return FORM_UPLOAD_REFUSE;
+	}
+	return FORM_UPLOAD_STORE;
+}
+
+/* Room callback: grants while say->room lasts. */
+static int
+test_room(void *arg, size_t n, char **cause)
+{
+	struct test_say *say = arg;
+
+	if (n > say->room) {
+		*cause = xasprintf("no room for %zu more bytes", n);
+		return -1;
+	}
+	if (say->room != SIZE_MAX)
+		say->room -= n;
+	say->taken += n;
+	return 0;
+}
+
+/* Parses body in chunks with the test callbacks; returns the form. */
+static struct form *
+test_parse_say(const char *body, size_t len, size_t chunk, struct test_say *say,
+    enum form_error *err)
+{
+	struct form_uploads u = { test_part, test_room, say };
+	struct form_limits l;
+	struct form *f;
+	size_t off, n;
+
+	form_limits_default(&l, 1024 * 1024);
+	f = form_new(MCT, test_uploads, &l, err);
+	form_set_uploads(f, &u);
+	*err = FORM_OK;
+	for (off = 0; off < len && *err == FORM_OK; off += n) {
+		n = chunk == 0 || chunk > len - off ? len - off : chunk;
+		*err = form_feed(f, body + off, n);
+	}
+	if (*err == FORM_OK)
+		*err = form_finish(f);
+	return f;
+}
+
+/*
+ * The caller's say over uploads: skipped parts are read and never written,
+ * a refused one stops the parse before its file exists, the room bound
+ * stops it with FORM_FULL; each part is asked about once, when its first
+ * byte would be stored, however the body is chunked.
+ */
+static void
+test_say_uploads(void)
+{
+	static const size_t chunks[] = { 0, 1, 7 };
+	static const char body[] = "--" B "\r\nContent-Disposition: form-data; "
+	    "name=\"keep\"; filename=\"k.txt\"\r\n\r\nKEEP\r\n--" B "\r\n"
+	    "Content-Disposition: form-data; name=\"drop\"; filename=\"d.bin\""
+	    "\r\n\r\nDROPPED\r\n-x\r\r\n--\r\n--" B "\r\n"
+	    "Content-Disposition: form-data; name=\"note\"\r\n\r\ntext\r\n--" B
+	    "\r\nContent-Disposition: form-data; name=\"none\"; filename=\"\""
+	    "\r\n\r\n\r\n--" B "\r\nContent-Disposition: form-data; "
+	    "name=\"late\"; filename=\"\"\r\n\r\nLATE\r\n--" B "--\r\n";
+	static const char refused[] = "--" B "\r\nContent-Disposition: "
+	    "form-data; name=\"keep\"; filename=\"k.txt\"\r\n\r\nKEEP\r\n--" B
+	    "\r\nContent-Disposition: form-data; name=\"bad\"; "
+	    "filename=\"b.txt\"\r\n\r\nBAD\r\n--" B "--\r\n";
+	struct test_say say;
+	enum form_error err;
+	struct form *f;
+	const struct form_field *ff;
+	char what[128];
+	size_t i;
+
+	for (i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+		snprintf(what, sizeof what, "uploads, %zu-byte chunks", chunks[i]);
+		memset(&say, 0, sizeof say);
+		say.room = SIZE_MAX;
+		f = test_parse_say(body, sizeof body - 1, chunks[i], &say, &err);
+		is_int(err, FORM_OK, what);
+		is_str(say.names, "keep drop late ", "asked once per part with "
+		    "data, never for an empty one");
+		is_int(form_count(f), 3, "the skipped part is not reported");
+		ff = form_at(f, 0);
+		ok(ff != NULL && strcmp(ff->name, "keep") == 0 && ff->size == 4,
+		    "the stored part");
+		ff = form_at(f, 2);
+		ok(ff != NULL && strcmp(ff->name, "late") == 0 && ff->size == 4 &&
+		    ff->path != NULL, "a part asked about at its first byte");
+		is_int(test_count_dir(test_uploads), 2, "only the stored parts "
+		    "are on disk");
+		is_int(say.taken, 8, "room was asked for their bytes only");
+		form_abort(f);
+		form_free(f);
+
+		memset(&say, 0, sizeof say);
+		say.room = SIZE_MAX;
+		f = test_parse_say(refused, sizeof refused - 1, chunks[i], &say,
+		    &err);
+		is_int(err, FORM_MALFORMED, "a refused part stops the parse");
+		is_str(form_message(f), "no uploads for 'bad'", "with the "
+		    "caller's message");
+		is_int(test_count_dir(test_uploads), 1, "before its file exists");
+		form_abort(f);
+		form_free(f);
+		is_int(test_count_dir(test_uploads), 0, "form_abort removes the "
+		    "rest");
+
+		memset(&say, 0, sizeof say);
+		say.room = 6;
+		f = test_parse_say(body, sizeof body - 1, chunks[i], &say, &err);
+		is_int(err, FORM_FULL, "past the room: FORM_FULL");
+		is_str(form_message(f), "no room for 4 more bytes", "with the "
+		    "caller's message");
+		ok(say.taken <= 6, "no more than the room was taken");
+		form_abort(f);
+		form_free(f);
+		is_int(test_count_dir(test_uploads), 0, "form_abort removes the "
+		    "uploads");
+	}
+}
+
 /* Runs everything in a private temporary directory. */
 int
 main(void)
@@ -822,6 +967,7 @@ main(void)
 	test_lookup();
 	test_io();
 	test_abort();
+	test_say_uploads();
 
 	test_empty_dir(test_uploads);
 	rmdir(test_uploads);
