@@ -44,6 +44,7 @@ struct stream {
 	int64_t last_seq;	/* the largest id this client has */
 	long long opened_ms, last_write_ms;
 	int ending;		/* `end` was sent (or a HEAD's headers): finish after this tick */
+	int catching_up;	/* older events wait to go out as the client takes them */
 };
 
 /* Every open stream of one job. */
@@ -61,6 +62,7 @@ struct feed {
 	unsigned scan_next;	/* the bucket the next tick's scan starts from */
 	struct watch *buckets[FEED_BUCKETS];
 	int nstreams;
+	int ncatching;		/* streams catching up (feed_catch_ups) */
 	struct buf frame;
 };
 
@@ -132,6 +134,8 @@ feed_detach(struct feed *f, struct stream *s)
 	}
 	s->req->data = NULL;
 	f->nstreams--;
+	if (s->catching_up)
+		f->ncatching--;
 	free(s);
 }
 
@@ -163,7 +167,7 @@ struct feed_catch_up {
 	struct stream *s;
 };
 
-/* Catch-up callback: one missed event of this stream's job. */
+/* Catch-up callback: one missed event of this stream's job; stops once the client lags. */
 static int
 feed_catch_up_row(void *ctx, int64_t seq, const char *job_id, const char *kind,
     const char *json)
@@ -171,7 +175,33 @@ feed_catch_up_row(void *ctx, int64_t seq, const char *job_id, const char *kind,
 	struct feed_catch_up *c = ctx;
 
 	(void)job_id;
-	return feed_send(c->f, c->s, seq, kind, json) != 0;
+	if (feed_send(c->f, c->s, seq, kind, json) != 0)
+		return 1;
+	/* What the socket did not take waits: read on when the client has it. */
+	return c->s->req->backlog.len > 0;
+}
+
+/*
+ * Sends the stream's job's events after the last it sent, as long as the
+ * client takes them (a history can be 60 MB of log lines, and one that is
+ * read slowly must not all wait in memory): when its socket is full the
+ * stream is left catching up, the fan-out passes it by, and the next ticks
+ * go on from where it stopped.  -1 if the client is gone.
+ */
+static int
+feed_catch_up(struct feed *f, struct stream *s, const char *id)
+{
+	struct feed_catch_up c = { f, s };
+	int lagging;
+
+	if (store_job_events(f->st, id, s->last_seq, feed_catch_up_row, &c) != 0 ||
+	    s->req->gone)
+		return -1;
+	lagging = s->req->backlog.len > 0 && !s->ending;
+	if (lagging != s->catching_up)
+		f->ncatching += lagging ? 1 : -1;
+	s->catching_up = lagging;
+	return 0;
 }
 
 /* Parses the id the client already has: header first, then ?lastEventId=. */
@@ -201,7 +231,6 @@ static int
 feed_open(struct feed *f, struct stream *s, const struct job *j, int64_t last,
     int resume)
 {
-	struct feed_catch_up c = { f, s };
 	char *json;
 	int rc;
 
@@ -219,9 +248,10 @@ feed_open(struct feed *f, struct stream *s, const struct job *j, int64_t last,
 		return -1;
 	if (resume) {
 		s->last_seq = last;
-		if (store_job_events(f->st, j->id, last, feed_catch_up_row, &c) != 0)
+		/* From here on no write waits for the client (http.h). */
+		if (http_detach(s->req) != 0)
 			return -1;
-		return s->req->gone ? -1 : http_flush(s->req);
+		return feed_catch_up(f, s, j->id);
 	}
 	json = view_state(j);
 	rc = feed_send(f, s, j->last_seq, "state", json);
@@ -293,6 +323,7 @@ feed_request(void *ctx, struct http_req *r)
 	rc = feed_open(f, s, &j, last, have && last <= j.last_seq);
 	job_clear(&j);
 	if (rc != 0 || s->ending) {
+		/* Not yet counted in f (feed_attach): its catching_up is never set. */
 		free(s);
 		return 1;
 	}
@@ -338,7 +369,7 @@ feed_fan_out(void *ctx, int64_t seq, const char *job_id, const char *kind,
 	/* feed_close frees w with its last stream: w is not touched after the loop. */
 	for (s = w->streams; s != NULL; s = next) {
 		next = s->next;
-		if (seq <= s->last_seq)
+		if (seq <= s->last_seq || s->catching_up)
 			continue;
 		if (feed_send(f, s, seq, kind, json) != 0)
 			http_set_gone(s->req);	/* the loop reports it gone */
@@ -361,6 +392,8 @@ feed_keepalive(struct feed *f, struct stream *s, long long now)
 {
 	long long quiet = now - s->last_write_ms;
 
+	if (s->req->backlog.len > 0)
+		return;		/* it has bytes to read already; writing them tells if it left */
 	if (quiet >= f->cfg->heartbeat_s * 1000LL) {
 		if (http_write(s->req, SSE_KEEPALIVE, sizeof SSE_KEEPALIVE - 1) == 0)
 			http_flush(s->req);
@@ -414,6 +447,34 @@ feed_scan(struct feed *f, long long now)
 	}
 }
 
+/* Goes on with every stream catching up whose client took what it had. */
+static void
+feed_catch_ups(struct feed *f)
+{
+	struct watch *w, *wnext;
+	struct stream *s, *snext;
+	unsigned b;
+	int left = f->ncatching;
+
+	for (b = 0; b < FEED_BUCKETS && left > 0; b++) {
+		for (w = f->buckets[b]; w != NULL; w = wnext) {
+			wnext = w->next;
+			for (s = w->streams; s != NULL; s = snext) {
+				snext = s->next;
+				if (!s->catching_up)
+					continue;
+				left--;
+				if (s->req->backlog.len > 0 || s->req->gone)
+					continue;
+				if (feed_catch_up(f, s, w->id) != 0)
+					http_set_gone(s->req);	/* the loop reports it gone */
+				else if (s->ending)
+					feed_close(f, s);
+			}
+		}
+	}
+}
+
 /* Tick callback: fan out new events, then housekeeping. */
 static void
 feed_tick(void *ctx)
@@ -427,6 +488,8 @@ feed_tick(void *ctx)
 		return;
 	}
 	store_cursor_read(f->st, &f->cursor, feed_fan_out, f);
+	if (f->ncatching > 0)
+		feed_catch_ups(f);
 	/* Ticks come sooner after writes (wake.h); the scan keeps to poll_ms. */
 	if (now - f->last_scan_ms >= f->cfg->poll_ms) {
 		f->last_scan_ms = now;

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fastcgi.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -198,13 +199,76 @@ http_write_fd(const char *p, size_t n)
 	return 0;
 }
 
-/* Writes one FastCGI record (n <= 65535) on a detached request's connection. */
+/* How many requests have bytes in their backlog. */
+static int http_nbacklogged;
+
+int
+http_backlogged(void)
+{
+	return http_nbacklogged;
+}
+
+/* Appends to the backlog; -1 if that would pass HTTP_BACKLOG_MAX (the client does not read). */
+static int
+http_backlog_add(struct http_req *r, const void *p, size_t n)
+{
+	size_t had = r->backlog.len;
+
+	if (n == 0)
+		return 0;
+	if (buf_add(&r->backlog, p, n) == 0) {
+		if (had == 0)
+			http_nbacklogged++;
+		return 0;
+	}
+	log_info("a client read nothing while %d bytes waited for it; closing its stream",
+	    HTTP_BACKLOG_MAX);
+	return -1;
+}
+
+/* Drops the backlog (the request ends). */
+static void
+http_backlog_drop(struct http_req *r)
+{
+	if (r->backlog.len > 0)
+		http_nbacklogged--;
+	buf_free(&r->backlog);
+}
+
+int
+http_write_backlog(struct http_req *r)
+{
+	ssize_t w;
+
+	while (r->backlog.len > 0 && !r->gone) {
+		w = write(r->fcgx.ipcFd, r->backlog.data, r->backlog.len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (w <= 0) {
+			http_set_gone(r);
+			return -1;
+		}
+		buf_consume(&r->backlog, (size_t)w);
+		if (r->backlog.len == 0)
+			http_nbacklogged--;
+	}
+	return r->gone ? -1 : 0;
+}
+
+/*
+ * Writes one FastCGI record (n <= 65535) on a detached request's
+ * connection, without waiting: behind a backlog, or what the socket does
+ * not take now, goes to the backlog.  -1 if the connection failed or the
+ * backlog is full.
+ */
 static int
 http_write_record(struct http_req *r, int type, const void *p, size_t n)
 {
 	FCGI_Header h;
 	struct iovec iov[2];
-	size_t done = 0, total = sizeof h + n;
+	size_t done = 0, total = sizeof h + n, off;
 	ssize_t w;
 
 	memset(&h, 0, sizeof h);
@@ -214,7 +278,9 @@ http_write_record(struct http_req *r, int type, const void *p, size_t n)
 	h.requestIdB0 = (unsigned char)(r->fcgx.requestId & 0xff);
 	h.contentLengthB1 = (unsigned char)((n >> 8) & 0xff);
 	h.contentLengthB0 = (unsigned char)(n & 0xff);
-	while (done < total) {
+	if (http_write_backlog(r) != 0)
+		return -1;
+	while (done < total && r->backlog.len == 0) {
 		int cnt = 0;
 
 		if (done < sizeof h) {
@@ -222,19 +288,23 @@ http_write_record(struct http_req *r, int type, const void *p, size_t n)
 			iov[cnt++].iov_len = sizeof h - done;
 		}
 		if (n > 0) {
-			size_t off = done > sizeof h ? done - sizeof h : 0;
-
+			off = done > sizeof h ? done - sizeof h : 0;
 			iov[cnt].iov_base = (char *)p + off;
 			iov[cnt++].iov_len = n - off;
 		}
 		w = writev(r->fcgx.ipcFd, iov, cnt);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
 		if (w <= 0)
 			return -1;
 		done += (size_t)w;
 	}
-	return 0;
+	if (done < sizeof h && http_backlog_add(r, (char *)&h + done, sizeof h - done) != 0)
+		return -1;
+	off = done > sizeof h ? done - sizeof h : 0;
+	return http_backlog_add(r, (const char *)p + off, n - off);
 }
 
 /* Writes bytes as FCGI_STDOUT records (a detached request). */
@@ -335,6 +405,10 @@ http_detach(struct http_req *r)
 	FCGX_Free(&r->fcgx, 0);
 	r->fcgx.envp = NULL;
 	r->detached = 1;
+	buf_init(&r->backlog, HTTP_BACKLOG_MAX);
+	/* From now on a write never waits for the client (http.h). */
+	if (fcntl(r->fcgx.ipcFd, F_SETFL, fcntl(r->fcgx.ipcFd, F_GETFL) | O_NONBLOCK) != 0)
+		log_warn("fcntl(O_NONBLOCK): %s", strerror(errno));
 	return 0;
 }
 
@@ -352,9 +426,17 @@ http_finish(struct http_req *r)
 		FCGX_Finish_r(&r->fcgx);
 		return;
 	}
-	/* What FCGX_Finish_r writes: the end of stdout, then the end of the request. */
+	/*
+	 * What FCGX_Finish_r writes: the end of stdout, then the end of the
+	 * request.  Whatever the socket has not taken by now is dropped: the
+	 * client resumes from its Last-Event-ID.
+	 */
 	if (!r->gone && http_write_record(r, FCGI_STDOUT, NULL, 0) == 0)
 		http_write_record(r, FCGI_END_REQUEST, end, sizeof end);
+	http_write_backlog(r);
+	if (r->backlog.len > 0)
+		log_info("a stream ended with %zu bytes its client had not taken", r->backlog.len);
+	http_backlog_drop(r);
 	close(r->fcgx.ipcFd);
 	r->fcgx.ipcFd = -1;
 }

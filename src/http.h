@@ -18,6 +18,15 @@
 
 #include <fcgiapp.h>
 
+#include "buf.h"
+
+/*
+ * What a detached request may have waiting for a client that does not read
+ * (its socket full): past it the request is gone, and the client, an
+ * EventSource, resumes from its Last-Event-ID when it reads again.
+ */
+#define HTTP_BACKLOG_MAX (256 * 1024)
+
 struct http_req {
 	FCGX_Request fcgx;	/* unused under plain CGI */
 	int cgi;		/* 1: plain CGI on fd 0/1 with the environment */
@@ -27,6 +36,7 @@ struct http_req {
 	int head_only;		/* HEAD: http_start sent the headers, http_write drops the body */
 	void *data;		/* the program's own state for this request */
 	int loop_slot;		/* loop.c's index of a kept request */
+	struct buf backlog;	/* a detached request's bytes its socket did not take yet */
 };
 
 /* A request parameter (CGI variable), or NULL. */
@@ -62,14 +72,20 @@ int http_flush(struct http_req *r);
 void http_set_gone(struct http_req *r);
 /* How many requests were ever marked gone (a cheap "did any fail?" for the loop). */
 unsigned long http_gone_count(void);
+/* How many requests have a backlog now (the loop then offers it again). */
+int http_backlogged(void);
+/* Writes what it can of a detached request's backlog without waiting; -1 if gone. */
+int http_write_backlog(struct http_req *r);
 /* The descriptor to poll for the peer going away. */
 int http_fd(const struct http_req *r);
 /*
  * For a response that stays open long (an SSE stream): flushes, then frees
  * libfcgi's per-request buffers and parameters (about 12 KiB of touched
  * memory a request, measured by bench/run), after which writes go out as
- * FastCGI records of their own, unbuffered.  http_param must not be called
- * afterwards.  Does nothing under CGI or on a connection the front end
+ * FastCGI records of their own, without waiting: what the socket does not
+ * take waits in the request's backlog, at most HTTP_BACKLOG_MAX, so one
+ * client that never reads can neither block the process nor make it hold
+ * without bound.  http_param must not be called afterwards.  Does nothing under CGI or on a connection the front end
  * wants to keep (FCGI_KEEP_CONN).  -1 (and gone) if the flush failed.
  */
 int http_detach(struct http_req *r);

@@ -21,6 +21,7 @@
 struct loop_slot {
 	struct http_req *req;
 	int finished;
+	long long finished_ms;	/* when; a backlog is given LOOP_DRAIN_MS after it */
 	int next_free;		/* the next free slot's index, or -1 */
 };
 
@@ -28,6 +29,8 @@ struct loop_slot {
 #define LOOP_LISTENER 0
 #define LOOP_WAKE UINT32_MAX
 #define LOOP_EVENTS 256
+/* How long a finished response's backlog (http.h) may take to reach its client. */
+#define LOOP_DRAIN_MS 30000
 
 static volatile sig_atomic_t loop_stop;
 /*
@@ -105,6 +108,7 @@ loop_slot_finish(int i)
 {
 	if (!loop_slots[i].finished) {
 		loop_slots[i].finished = 1;
+		loop_slots[i].finished_ms = loop_now_ms();
 		loop_nfinished++;
 	}
 }
@@ -183,18 +187,27 @@ loop_free_req(struct http_req *r)
 	free(r);
 }
 
-/* Frees the finished requests; their slots go back on the free list. */
+/*
+ * Frees the finished requests; their slots go back on the free list.  One
+ * whose client has not taken its last bytes yet (a backlog) is kept for
+ * LOOP_DRAIN_MS, unless force (shutting down) or its client left.
+ */
 static void
-loop_sweep(void)
+loop_sweep(int force)
 {
-	int i, freed = 0;
+	int i, seen = 0, freed = 0;
+	long long now = loop_now_ms();
 
 	if (loop_nfinished == 0)
 		return;
-	for (i = 0; i < loop_nslots && freed < loop_nfinished; i++) {
+	for (i = 0; i < loop_nslots && seen < loop_nfinished; i++) {
 		struct http_req *r = loop_slots[i].req;
 
 		if (r == NULL || !loop_slots[i].finished)
+			continue;
+		seen++;
+		if (!force && r->backlog.len > 0 && !r->gone &&
+		    now - loop_slots[i].finished_ms < LOOP_DRAIN_MS)
 			continue;
 		/* Before http_finish closes it: libfcgi may keep a connection open. */
 		epoll_ctl(loop_epfd, EPOLL_CTL_DEL, http_fd(r), NULL);
@@ -206,8 +219,10 @@ loop_sweep(void)
 		freed++;
 	}
 	loop_open -= freed;
-	loop_nfinished = 0;
-	log_debug("%d requests freed, %d open, at %lld ms", freed, loop_open, loop_epoch_ms());
+	loop_nfinished -= freed;
+	if (freed > 0)
+		log_debug("%d requests freed, %d open, at %lld ms", freed, loop_open,
+		    loop_epoch_ms());
 }
 
 /* Hands a new request to the program; keeps it if the program wants to. */
@@ -215,7 +230,13 @@ static void
 loop_dispatch(const struct loop_ops *ops, void *ctx, struct http_req *r)
 {
 	if (ops->request(ctx, r)) {
-		loop_free_req(r);
+		if (r->backlog.len == 0 || r->gone) {
+			loop_free_req(r);
+			return;
+		}
+		/* Answered, but its client has not taken all of it yet: the sweep waits. */
+		loop_keep(r);
+		loop_slot_finish(r->loop_slot);
 		return;
 	}
 	loop_keep(r);
@@ -243,8 +264,13 @@ loop_gone(int i, const struct loop_ops *ops, void *ctx)
 {
 	struct loop_slot *s = &loop_slots[i];
 
-	if (s->req == NULL || s->finished)
+	if (s->req == NULL)
 		return;
+	if (s->finished) {
+		/* Answered and draining its backlog: nobody takes it now. */
+		s->req->gone = 1;
+		return;
+	}
 	s->req->gone = 1;
 	ops->gone(ctx, s->req);
 	loop_slot_finish(i);
@@ -270,6 +296,25 @@ loop_check_failed(const struct loop_ops *ops, void *ctx)
 	}
 }
 
+/*
+ * Offers each backlog to its socket again (http.h: a client that did not
+ * read).  A walk over the slots, but only while some request has one.
+ */
+static void
+loop_write_backlogs(void)
+{
+	int i, left = http_backlogged();
+
+	for (i = 0; i < loop_nslots && left > 0; i++) {
+		struct http_req *r = loop_slots[i].req;
+
+		if (r == NULL || r->backlog.len == 0)
+			continue;
+		left--;
+		http_write_backlog(r);
+	}
+}
+
 /* Lets everyone still open know that we are stopping, and ends their responses. */
 static void
 loop_shutdown(const struct loop_ops *ops, void *ctx)
@@ -283,7 +328,7 @@ loop_shutdown(const struct loop_ops *ops, void *ctx)
 			loop_slot_finish(i);
 		}
 	}
-	loop_sweep();
+	loop_sweep(1);
 	free(loop_slots);
 	loop_slots = NULL;
 	loop_nslots = loop_capslots = loop_open = 0;
@@ -396,12 +441,14 @@ loop_run(int listen_fd, const struct loop_ops *ops, void *ctx, int tick_ms)
 			if (woken)
 				loop_wake_rearm();
 			woken = 0;
+			if (http_backlogged() > 0)
+				loop_write_backlogs();
 			ops->tick(ctx);
 			last = now;
 			next = now + tick_ms;
 			loop_check_failed(ops, ctx);
 		}
-		loop_sweep();
+		loop_sweep(0);
 	}
 	loop_shutdown(ops, ctx);
 	return 0;

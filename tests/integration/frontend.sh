@@ -4,7 +4,7 @@
 # every setup; only the generated server config differs.
 set -u
 dir=$(cd "$(dirname "$0")" && pwd)
-suite="render resume errors failing streaming disconnect queue many-streams reload limits cancel faults badinput artifacts lost noworker waiting fairness groups steps linkfiles headers spool"
+suite="render resume errors failing streaming disconnect queue many-streams reload limits cancel faults badinput artifacts lost noworker waiting fairness groups steps linkfiles headers spool slowreaders"
 failed= skipped=
 for t in $suite; do
 	echo "# ===== $t.sh behind $LJ_FRONTEND"

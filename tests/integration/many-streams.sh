@@ -5,6 +5,8 @@
 [ "$LJ_MULTIPLEX" = 1 ] ||
 	lj_skip "$LJ_FRONTEND gives each request its own process: 200 streams would be 200 processes (see the deployment table in the README)"
 lj_test_handlers
+# 50 result requests wait for one job here: more than max_waiting_per_job allows by default.
+lj_config_set max_waiting_per_job 64
 lj_start
 N=200
 

@@ -1,0 +1,67 @@
+#!/bin/bash
+# Clients that never read cost the host bounded memory and disk.  A job
+# whose events weigh 30 MB is replayed to five connections that send their
+# request and then read nothing.  Meanwhile another job's stream still gets
+# every event to its end (the one progress process is never blocked by a
+# full client: it sends a history only as fast as the client takes it, and
+# holds at most HTTP_BACKLOG_MAX for one), and lighttpd keeps only a little
+# of each in its temporary directory (the example configs stream progress with
+# server.stream-response-body = 2: before, lighttpd took the whole 30 MB of
+# each into it).
+. "$(dirname "$0")/lib.sh"
+lj_write_config
+lj_config_set log_lines 1000
+lj_config_set max_running 4
+lj_add_type heavy "{ \"argv\": [\"$LJ_HANDLERS/heavy\", \"500\"] }"
+lj_add_type ticker "{ \"argv\": [\"$LJ_HANDLERS/ticker\", \"4\"] }"
+spooldir=$LJ_TMP/server-tmp
+mkdir -p "$spooldir" && chmod 1777 "$spooldir"
+LJ_LIGHTTPD_EXTRA="server.upload-dirs = ( \"$spooldir\" )"
+export LJ_LIGHTTPD_EXTRA
+lj_start
+readers=5
+
+heavy=$(lj_submit heavy)
+lj_check $? "a job with 30 MB of log events submitted"
+lj_wait_state "$heavy" succeeded 120
+lj_check $? "it succeeded"
+curl -s -m 60 -o "$LJ_TMP/whole" -H 'Last-Event-ID: 0' "$LJ_URL/longjob/progress/$heavy"
+size=$(wc -c <"$LJ_TMP/whole")
+[ "$size" -gt 25000000 ]
+lj_check $? "its stream, replayed, is $size bytes"
+
+# Five connections ask for its whole stream and never read a byte.
+host=${LJ_ROOT#http://}
+for i in $(seq $readers); do
+	exec {fd}<>"/dev/tcp/127.0.0.1/${host##*:}" || lj_die "cannot connect"
+	printf 'GET %s/longjob/progress/%s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nLast-Event-ID: 0\r\n\r\n' \
+		"$LJ_PREFIX" "$heavy" "$host" >&$fd
+done
+
+# Another job, watched by a client that reads: it gets every event to the end.
+live=$(lj_submit ticker)
+lj_check $? "a job printing a line every 100 ms submitted"
+lj_stream "$live" "$LJ_TMP/live" -l 0
+lj_is $? 0 "its stream ended cleanly while $readers clients read nothing"
+tail -1 "$LJ_TMP/live/0.events" | grep -q 'end	{"state":"succeeded"'
+lj_check $? "with end: succeeded"
+n=$(grep -c '"line":"line [0-9]*"' "$LJ_TMP/live/0.events")
+lj_is "$n" 40 "and every one of its 40 lines"
+
+case $LJ_FRONTEND in
+lighttpd*)
+	kb=$(du -sk "$spooldir" | cut -f1)
+	[ "$kb" -lt $((readers * 4096)) ]
+	lj_check $? "lighttpd holds $kb KB for the $readers stalled streams, not their 30 MB each"
+	;;
+esac
+# A client that reads, slowly, gets the whole history, paced by what it takes.
+curl -s -m 100 --limit-rate 4M -o "$LJ_TMP/slow" -H 'Last-Event-ID: 0' \
+	"$LJ_URL/longjob/progress/$heavy"
+lj_is $? 0 "a client reading at 4 MB/s got to the end of the stream"
+grep -o '"line":"line [0-9]*' "$LJ_TMP/slow" | cut -d' ' -f2 >"$LJ_TMP/slow-lines"
+seq 500 | cmp -s - "$LJ_TMP/slow-lines"
+lj_check $? "every one of the 500 lines once, in order ($(wc -l <"$LJ_TMP/slow-lines"))"
+grep -q '^event: end' "$LJ_TMP/slow"
+lj_check $? "then end"
+lj_done
