@@ -32,14 +32,31 @@
 #define AWAIT_BUCKET_DIGITS 3
 #define AWAIT_BUCKETS 4096
 
+/* A kept request's state (its data): waiting for its job, or sending a file. */
+struct held {
+	int sending;
+};
+
 /* One request waiting for its job to end. */
 struct waiter {
+	struct held held;		/* sending 0 */
 	struct http_req *req;
 	char id[JOBID_LEN + 1];
 	char name[PROTO_MAX_ID + 1];	/* artifact, or "" for the result itself */
 	long long deadline_ms;		/* then it gets 202 and comes back later */
 	int slot_all, slot_job;		/* its places (slots.h), -1 none */
 	struct waiter *next;
+};
+
+/*
+ * A request sending a handler's file only as fast as its client takes it:
+ * a file can be large and a client slow, and neither this process nor the
+ * front end should hold what the client has not taken yet (http.h).
+ */
+struct sender {
+	struct held held;		/* sending 1 */
+	struct http_req *req;
+	int fd;
 };
 
 struct await {
@@ -82,25 +99,81 @@ await_active_type(const char *ctype)
  * types as attachments.  It is opened beneath the job's directory, and
  * only if the handler did not make it a way to a file elsewhere (beneath.h).
  */
+/* Sends the file's next pieces while the client takes them; 1 once all is sent or it left. */
+static int
+await_send(struct sender *s)
+{
+	char chunk[65536];
+	ssize_t n;
+
+	while (s->req->backlog.len == 0 && !s->req->gone) {
+		if ((n = read(s->fd, chunk, sizeof chunk)) <= 0)
+			return 1;
+		if (http_write(s->req, chunk, (size_t)n) != 0)
+			return 1;
+	}
+	return s->req->gone;
+}
+
+/* Frees a sender and closes its file. */
 static void
+await_sender_free(struct sender *s)
+{
+	close(s->fd);
+	s->req->data = NULL;
+	free(s);
+}
+
+/*
+ * Sends the body of an opened file (fd, taken over): at the client's pace
+ * where the request can go on without waiting (FastCGI: http_detach), else
+ * whole.  1 once answered, 0 if the request is kept to send the rest.
+ */
+static int
+await_file(struct http_req *r, int fd)
+{
+	struct sender *s;
+	char chunk[65536];
+	ssize_t n;
+
+	if (!r->head_only && !r->cgi && http_detach(r) == 0 && r->detached) {
+		s = xcalloc(1, sizeof *s);
+		s->held.sending = 1;
+		s->req = r;
+		s->fd = fd;
+		if (await_send(s)) {
+			await_sender_free(s);
+			return 1;
+		}
+		r->data = s;
+		return 0;
+	}
+	while (!r->head_only && (n = read(fd, chunk, sizeof chunk)) > 0) {
+		if (http_write(r, chunk, (size_t)n) != 0)
+			break;
+	}
+	close(fd);
+	return 1;
+}
+
+static int
 await_artifact(struct await *a, struct http_req *r, const struct job *j,
     const char *name)
 {
-	char *ctype = NULL, *rel = NULL, *cause = NULL, *hdr, chunk[65536];
+	char *ctype = NULL, *rel = NULL, *cause = NULL, *hdr;
 	struct stat sb;
-	ssize_t n;
-	int fd = -1;
+	int fd = -1, done = 1;
 
 	if (strcmp(j->state, "succeeded") != 0) {
 		char *msg = xasprintf("the job %s%s%s", j->state, j->error ? ": " : "",
 		    j->error ? j->error : "");
 		http_error(r, 404, msg);
 		free(msg);
-		return;
+		return 1;
 	}
 	if (store_artifact_get(a->st, j->id, name, &ctype) != 0) {
 		http_error(r, 404, "the job has no file of that name");
-		return;
+		return 1;
 	}
 	if (ctype == NULL)
 		ctype = xstrdup("application/octet-stream");
@@ -120,16 +193,12 @@ await_artifact(struct await *a, struct http_req *r, const struct job *j,
 	    await_active_type(ctype) ? "Content-Disposition: attachment\r\n" : "");
 	http_start(r, 200, ctype, hdr);
 	free(hdr);
-	while (!r->head_only && (n = read(fd, chunk, sizeof chunk)) > 0) {
-		if (http_write(r, chunk, (size_t)n) != 0)
-			break;
-	}
+	done = await_file(r, fd);
 out:
-	if (fd >= 0)
-		close(fd);
 	free(rel);
 	free(cause);
 	free(ctype);
+	return done;
 }
 
 /* Writes the result part of the HTML page: the image, a summary table or the JSON. */
@@ -235,25 +304,24 @@ await_html_waiting(struct await *a, struct http_req *r, const struct job *j,
 	free(msg);
 }
 
-/* Answers a request for an ended job. */
-static void
+/* Answers a request for an ended job: 1, or 0 if it is kept sending a file. */
+static int
 await_answer(struct await *a, struct http_req *r, const struct job *j,
     const char *name)
 {
 	char *json;
 
-	if (*name != '\0') {
-		await_artifact(a, r, j, name);
-		return;
-	}
+	if (*name != '\0')
+		return await_artifact(a, r, j, name);
 	if (http_wants_html(r)) {
 		await_html(a, r, j);
-		return;
+		return 1;
 	}
 	json = view_state(j);
 	http_start(r, 200, "application/json", "Cache-Control: no-store\r\n");
 	http_printf(r, "%s\n", json);
 	free(json);
+	return 1;
 }
 
 /* Splits "/<id>[/<name>]"; the refusal status with *msg, or 0. */
@@ -288,25 +356,27 @@ await_check(struct http_req *r, char id[JOBID_LEN + 1], char name[PROTO_MAX_ID +
  * Retry-After, before the front end's timeouts can cut it (mod_fcgid
  * answers 500 after 40 s of silence); the client asks again.  So does one
  * that finds no place to wait.  A job that ended meanwhile is answered.
+ * 1, or 0 if the request is kept sending a file (await_answer).
  */
-static void
+static int
 await_not_yet(struct await *a, struct http_req *r, const char *id, const char *name)
 {
 	static const char *hdr = "Retry-After: 5\r\nCache-Control: no-store\r\n";
 	struct job j;
 	char *json;
+	int rc;
 
 	job_init(&j);
 	if (store_job_snapshot(a->st, id, &j) != 0) {
 		http_error(r, 500, "the job store cannot be read");
 		job_clear(&j);
-		return;
+		return 1;
 	}
 	if (view_state_final(j.state)) {
 		/* It ended and this process missed the news: never 202 for that. */
-		await_answer(a, r, &j, name);
+		rc = await_answer(a, r, &j, name);
 		job_clear(&j);
-		return;
+		return rc;
 	}
 	if (http_wants_html(r)) {
 		await_html_waiting(a, r, &j, hdr);
@@ -317,6 +387,7 @@ await_not_yet(struct await *a, struct http_req *r, const char *id, const char *n
 		free(json);
 	}
 	job_clear(&j);
+	return 1;
 }
 
 /*
@@ -374,20 +445,20 @@ await_request(void *ctx, struct http_req *r)
 	}
 	job_init(&j);
 	if ((rc = store_job_get(a->st, id, &j)) != 0 || view_state_final(j.state)) {
+		status = 1;
 		if (rc == 0)
-			await_answer(a, r, &j, name);
+			status = await_answer(a, r, &j, name);
 		else
 			http_error(r, rc == 1 ? 404 : 500, rc == 1 ? "no such job" :
 			    "the job store cannot be read");
 		job_clear(&j);
-		return 1;
+		return status;
 	}
 	job_clear(&j);
 	w = xcalloc(1, sizeof *w);
 	if (await_place(a, w, id) != 0) {
 		free(w);
-		await_not_yet(a, r, id, name);
-		return 1;
+		return await_not_yet(a, r, id, name);
 	}
 	w->req = r;
 	memcpy(w->id, id, sizeof w->id);
@@ -417,12 +488,31 @@ await_remove(struct await *a, struct waiter *w)
 	free(w);
 }
 
-/* The client gave up waiting. */
+/* The client gave up waiting, or left while a file was on its way. */
 static void
 await_gone(void *ctx, struct http_req *r)
 {
-	if (r->data != NULL)
-		await_remove(ctx, r->data);
+	struct held *h = r->data;
+
+	if (h == NULL)
+		return;
+	if (h->sending)
+		await_sender_free((struct sender *)h);
+	else
+		await_remove(ctx, (struct waiter *)h);
+}
+
+/* The client took what waited for it: the next pieces of its file. */
+static void
+await_writable(void *ctx, struct http_req *r)
+{
+	struct held *h = r->data;
+
+	(void)ctx;
+	if (h == NULL || !h->sending || !await_send((struct sender *)h))
+		return;
+	await_sender_free((struct sender *)h);
+	loop_finish(r);
 }
 
 /* Answers every waiter of a job that just ended. */
@@ -430,6 +520,8 @@ static void
 await_job_ended(struct await *a, const char *id)
 {
 	struct waiter *w, *next;
+	struct http_req *r;
+	char name[PROTO_MAX_ID + 1];
 	struct job j;
 
 	job_init(&j);
@@ -439,9 +531,11 @@ await_job_ended(struct await *a, const char *id)
 		next = w->next;
 		if (strcmp(w->id, id) != 0 || w->req->gone)
 			continue;
-		await_answer(a, w->req, &j, w->name);
-		loop_finish(w->req);
+		r = w->req;
+		memcpy(name, w->name, sizeof name);
 		await_remove(a, w);
+		if (await_answer(a, r, &j, name))
+			loop_finish(r);
 	}
 	job_clear(&j);
 }
@@ -451,15 +545,20 @@ static void
 await_expire(struct await *a)
 {
 	struct waiter *w, *next;
+	struct http_req *r;
+	char id[JOBID_LEN + 1], name[PROTO_MAX_ID + 1];
 	long long now = loop_now_ms();
 
 	for (w = a->waiters; w != NULL; w = next) {
 		next = w->next;
 		if (now < w->deadline_ms || w->req->gone)
 			continue;
-		await_not_yet(a, w->req, w->id, w->name);
-		loop_finish(w->req);
+		r = w->req;
+		memcpy(id, w->id, sizeof id);
+		memcpy(name, w->name, sizeof name);
 		await_remove(a, w);
+		if (await_not_yet(a, r, id, name))
+			loop_finish(r);
 	}
 }
 
@@ -517,4 +616,4 @@ await_free(struct await *a)
 	free(a);
 }
 
-const struct loop_ops await_ops = { await_request, await_gone, await_tick, 1 };
+const struct loop_ops await_ops = { await_request, await_gone, await_tick, 1, await_writable };

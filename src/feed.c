@@ -475,6 +475,21 @@ feed_catch_ups(struct feed *f)
 	}
 }
 
+/* The client of a stream took all that waited for it: a catching-up stream goes on now. */
+static void
+feed_writable(void *ctx, struct http_req *r)
+{
+	struct feed *f = ctx;
+	struct stream *s = r->data;
+
+	if (s == NULL || !s->catching_up)
+		return;
+	if (feed_catch_up(f, s, s->watch->id) != 0)
+		http_set_gone(r);	/* the loop reports it gone */
+	else if (s->ending)
+		feed_close(f, s);
+}
+
 /* Tick callback: fan out new events, then housekeeping. */
 static void
 feed_tick(void *ctx)
@@ -525,4 +540,4 @@ feed_free(struct feed *f)
 	free(f);
 }
 
-const struct loop_ops feed_ops = { feed_request, feed_gone, feed_tick, 1 };
+const struct loop_ops feed_ops = { feed_request, feed_gone, feed_tick, 1, feed_writable };

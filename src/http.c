@@ -201,6 +201,13 @@ http_write_fd(const char *p, size_t n)
 
 /* How many requests have bytes in their backlog. */
 static int http_nbacklogged;
+static void (*http_backlog_fn)(struct http_req *);
+
+void
+http_on_backlog(void (*fn)(struct http_req *r))
+{
+	http_backlog_fn = fn;
+}
 
 int
 http_backlogged(void)
@@ -217,8 +224,11 @@ http_backlog_add(struct http_req *r, const void *p, size_t n)
 	if (n == 0)
 		return 0;
 	if (buf_add(&r->backlog, p, n) == 0) {
-		if (had == 0)
+		if (had == 0) {
 			http_nbacklogged++;
+			if (http_backlog_fn != NULL)
+				http_backlog_fn(r);
+		}
 		return 0;
 	}
 	log_info("a client read nothing while %d bytes waited for it; closing its stream",

@@ -76,6 +76,8 @@ unsigned long http_gone_count(void);
 int http_backlogged(void);
 /* Writes what it can of a detached request's backlog without waiting; -1 if gone. */
 int http_write_backlog(struct http_req *r);
+/* Calls fn each time a request's backlog stops being empty (the loop watches its socket then). */
+void http_on_backlog(void (*fn)(struct http_req *r));
 /* The descriptor to poll for the peer going away. */
 int http_fd(const struct http_req *r);
 /*

@@ -642,4 +642,4 @@ intake_close(void *ctx)
 	free(ctx);
 }
 
-const struct loop_ops intake_ops = { intake_request, intake_gone, intake_tick, 0 };
+const struct loop_ops intake_ops = { intake_request, intake_gone, intake_tick, 0, NULL };

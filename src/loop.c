@@ -22,6 +22,7 @@ struct loop_slot {
 	struct http_req *req;
 	int finished;
 	long long finished_ms;	/* when; a backlog is given LOOP_DRAIN_MS after it */
+	int writing;		/* watched for EPOLLOUT: its request has a backlog */
 	int next_free;		/* the next free slot's index, or -1 */
 };
 
@@ -165,17 +166,43 @@ loop_watch(int fd, uint32_t events, uint32_t data)
 		log_warn("epoll_ctl(ADD, %d): %s", fd, strerror(errno));
 }
 
+/* Watches slot i's connection for writability too (out 1) or no longer (0). */
+static void
+loop_slot_writing(int i, int out)
+{
+	struct epoll_event ev;
+
+	if (loop_slots[i].writing == out)
+		return;
+	memset(&ev, 0, sizeof ev);
+	ev.events = EPOLLIN | (out ? EPOLLOUT : 0);
+	ev.data.u32 = (uint32_t)i + 1;
+	if (epoll_ctl(loop_epfd, EPOLL_CTL_MOD, http_fd(loop_slots[i].req), &ev) != 0)
+		log_warn("epoll_ctl(MOD, %d): %s", http_fd(loop_slots[i].req), strerror(errno));
+	loop_slots[i].writing = out;
+}
+
+/* http.h: a kept request's backlog stopped being empty; one not kept yet is watched when it is. */
+static void
+loop_on_backlog(struct http_req *r)
+{
+	if (r->loop_slot >= 0 && r->loop_slot < loop_nslots && loop_slots[r->loop_slot].req == r)
+		loop_slot_writing(r->loop_slot, 1);
+}
+
 /* Keeps a request in the table and watches its connection. */
 static void
 loop_keep(struct http_req *r)
 {
 	int i = loop_slot_new();
+	int out = r->backlog.len > 0;
 
 	loop_slots[i].req = r;
 	loop_slots[i].finished = 0;
+	loop_slots[i].writing = out;
 	r->loop_slot = i;
 	loop_open++;
-	loop_watch(http_fd(r), r->cgi ? 0 : EPOLLIN, (uint32_t)i + 1);
+	loop_watch(http_fd(r), r->cgi ? 0 : EPOLLIN | (out ? EPOLLOUT : 0), (uint32_t)i + 1);
 	log_debug("request kept, %d open, at %lld ms", loop_open, loop_epoch_ms());
 }
 
@@ -296,25 +323,6 @@ loop_check_failed(const struct loop_ops *ops, void *ctx)
 	}
 }
 
-/*
- * Offers each backlog to its socket again (http.h: a client that did not
- * read).  A walk over the slots, but only while some request has one.
- */
-static void
-loop_write_backlogs(void)
-{
-	int i, left = http_backlogged();
-
-	for (i = 0; i < loop_nslots && left > 0; i++) {
-		struct http_req *r = loop_slots[i].req;
-
-		if (r == NULL || r->backlog.len == 0)
-			continue;
-		left--;
-		http_write_backlog(r);
-	}
-}
-
 /* Lets everyone still open know that we are stopping, and ends their responses. */
 static void
 loop_shutdown(const struct loop_ops *ops, void *ctx)
@@ -369,6 +377,44 @@ loop_wake_rearm(void)
 }
 
 /*
+ * Slot i's socket takes bytes again: its backlog goes out, and once it is
+ * all gone the program may write more.
+ */
+static void
+loop_writable(int i, const struct loop_ops *ops, void *ctx)
+{
+	struct loop_slot *s = &loop_slots[i];
+
+	if (s->req == NULL)
+		return;
+	if (http_write_backlog(s->req) != 0 || s->req->backlog.len > 0)
+		return;
+	loop_slot_writing(i, 0);
+	if (!s->finished && ops->writable != NULL)
+		ops->writable(ctx, s->req);
+}
+
+/*
+ * Offers each backlog to its socket again at a tick, in case a report was
+ * missed (http.h: a client that did not read).  A walk over the slots, but
+ * only while some request has one.
+ */
+static void
+loop_write_backlogs(const struct loop_ops *ops, void *ctx)
+{
+	int i, left = http_backlogged();
+
+	for (i = 0; i < loop_nslots && left > 0; i++) {
+		struct http_req *r = loop_slots[i].req;
+
+		if (r == NULL || r->backlog.len == 0)
+			continue;
+		left--;
+		loop_writable(i, ops, ctx);
+	}
+}
+
+/*
  * Handles what epoll reported: a new request on the listening socket, or a
  * kept connection readable or hung up, which means its client went away
  * (a kept request's body was read to its end: nothing more comes).  epoll,
@@ -385,10 +431,13 @@ loop_events(const struct epoll_event *ev, int n, int listen_fd, const struct loo
 	for (i = 0; i < n; i++) {
 		if (ev[i].data.u32 == LOOP_WAKE)
 			woken = 1;
-		else if (ev[i].data.u32 != LOOP_LISTENER)
+		else if (ev[i].data.u32 == LOOP_LISTENER) {
+			if (ev[i].events & EPOLLIN)
+				loop_accept(listen_fd, ops, ctx);
+		} else if (ev[i].events & ~(uint32_t)EPOLLOUT)
 			loop_gone((int)ev[i].data.u32 - 1, ops, ctx);
-		else if (ev[i].events & EPOLLIN)
-			loop_accept(listen_fd, ops, ctx);
+		else
+			loop_writable((int)ev[i].data.u32 - 1, ops, ctx);
 	}
 	return woken;
 }
@@ -413,6 +462,7 @@ loop_run(int listen_fd, const struct loop_ops *ops, void *ctx, int tick_ms)
 		log_error("epoll_create1: %s", strerror(errno));
 		return 1;
 	}
+	http_on_backlog(loop_on_backlog);
 	if (loop_wake_fd >= 0)
 		loop_watch(loop_wake_fd, EPOLLIN | EPOLLONESHOT, LOOP_WAKE);
 	if (listen_fd >= 0)
@@ -442,7 +492,7 @@ loop_run(int listen_fd, const struct loop_ops *ops, void *ctx, int tick_ms)
 				loop_wake_rearm();
 			woken = 0;
 			if (http_backlogged() > 0)
-				loop_write_backlogs();
+				loop_write_backlogs(ops, ctx);
 			ops->tick(ctx);
 			last = now;
 			next = now + tick_ms;
@@ -492,7 +542,7 @@ int
 loop_run_broken(int listen_fd, const char *cause)
 {
 	static const struct loop_ops ops = { loop_broken_request, loop_broken_gone,
-	    loop_broken_tick, 0 };
+	    loop_broken_tick, 0, NULL };
 
 	log_error("%s", cause);
 	loop_run(listen_fd, &ops, NULL, 1000);

@@ -9,7 +9,10 @@
  * so that any later readability of the connection means the front end closed
  * it (no front end sends FCGI_ABORT_REQUEST: a client going away shows up as
  * EOF), and calls the program's tick every tick_ms so that one query can
- * serve every open request.  Under plain CGI the same code serves the one
+ * serve every open request.  A kept request whose client has not taken all
+ * that was written (http.h's backlog) is watched for writability too: its
+ * backlog goes out as soon as the socket takes it, and then the program is
+ * told it may write more (ops->writable).  Under plain CGI the same code serves the one
  * request on fd 0/1 and notices the web server's SIGTERM or a broken pipe.
  *
  * libfcgi's FCGX_Init installs a SIGTERM handler that only sets a flag it
@@ -30,6 +33,11 @@ struct loop_ops {
 	void (*tick)(void *ctx);
 	/* 1: tick as soon as a job writes to the store (wake.h), not only every tick_ms. */
 	int wake_on_write;
+	/*
+	 * A kept request's client took all that waited for it (http.h's
+	 * backlog): the program may write more now.  NULL: nothing to do.
+	 */
+	void (*writable)(void *ctx, struct http_req *r);
 };
 
 /* Installs SIGTERM/SIGINT/SIGPIPE handling; call before anything touches libfcgi. */

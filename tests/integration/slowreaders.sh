@@ -1,19 +1,21 @@
 #!/bin/bash
 # Clients that never read cost the host bounded memory and disk.  A job
-# whose events weigh 30 MB is replayed to five connections that send their
-# request and then read nothing.  Meanwhile another job's stream still gets
-# every event to its end (the one progress process is never blocked by a
-# full client: it sends a history only as fast as the client takes it, and
-# holds at most HTTP_BACKLOG_MAX for one), and lighttpd keeps only a little
-# of each in its temporary directory (the example configs stream progress with
-# server.stream-response-body = 2: before, lighttpd took the whole 30 MB of
-# each into it).
+# whose events weigh 30 MB is replayed to five connections, and a 20 MB
+# file of another job asked for by five more, that send their request and
+# then read nothing.  Meanwhile another job's stream still gets
+# every event to its end and its result answers at once (progress and
+# result never wait for a full client: they send a history or a file only
+# as fast as the client takes it, and hold at most HTTP_BACKLOG_MAX for
+# one), and lighttpd keeps only a little of each in its temporary directory
+# (the example configs stream progress and result with
+# server.stream-response-body = 2: before, lighttpd took each whole).
 . "$(dirname "$0")/lib.sh"
 lj_write_config
 lj_config_set log_lines 1000
 lj_config_set max_running 4
 lj_add_type heavy "{ \"argv\": [\"$LJ_HANDLERS/heavy\", \"500\"] }"
 lj_add_type ticker "{ \"argv\": [\"$LJ_HANDLERS/ticker\", \"4\"] }"
+lj_add_type bigfile "{ \"argv\": [\"$LJ_HANDLERS/bigfile\", \"20\"] }"
 spooldir=$LJ_TMP/server-tmp
 mkdir -p "$spooldir" && chmod 1777 "$spooldir"
 LJ_LIGHTTPD_EXTRA="server.upload-dirs = ( \"$spooldir\" )"
@@ -30,12 +32,21 @@ size=$(wc -c <"$LJ_TMP/whole")
 [ "$size" -gt 25000000 ]
 lj_check $? "its stream, replayed, is $size bytes"
 
-# Five connections ask for its whole stream and never read a byte.
+big=$(lj_submit bigfile)
+lj_check $? "a job that makes a 20 MB file submitted"
+lj_wait_state "$big" succeeded 60
+lj_check $? "it succeeded"
+
+# Five connections ask for its whole stream, five for the file, and none
+# of them reads a byte.
 host=${LJ_ROOT#http://}
 for i in $(seq $readers); do
 	exec {fd}<>"/dev/tcp/127.0.0.1/${host##*:}" || lj_die "cannot connect"
 	printf 'GET %s/longjob/progress/%s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nLast-Event-ID: 0\r\n\r\n' \
 		"$LJ_PREFIX" "$heavy" "$host" >&$fd
+	exec {fd}<>"/dev/tcp/127.0.0.1/${host##*:}" || lj_die "cannot connect"
+	printf 'GET %s/longjob/result/%s/big.txt HTTP/1.1\r\nHost: %s\r\n\r\n' \
+		"$LJ_PREFIX" "$big" "$host" >&$fd
 done
 
 # Another job, watched by a client that reads: it gets every event to the end.
@@ -47,12 +58,15 @@ tail -1 "$LJ_TMP/live/0.events" | grep -q 'end	{"state":"succeeded"'
 lj_check $? "with end: succeeded"
 n=$(grep -c '"line":"line [0-9]*"' "$LJ_TMP/live/0.events")
 lj_is "$n" 40 "and every one of its 40 lines"
+code=$(curl -s -m 20 -o "$LJ_TMP/live.json" -w '%{http_code}' -H 'Accept: application/json' \
+	"$LJ_URL/longjob/result/$live")
+lj_is "$code" 200 "and its result answers at once, while $readers clients read no file"
 
 case $LJ_FRONTEND in
 lighttpd*)
 	kb=$(du -sk "$spooldir" | cut -f1)
-	[ "$kb" -lt $((readers * 4096)) ]
-	lj_check $? "lighttpd holds $kb KB for the $readers stalled streams, not their 30 MB each"
+	[ "$kb" -lt $((readers * 8192)) ]
+	lj_check $? "lighttpd holds $kb KB for the $readers stalled streams and downloads, not 30 MB and 20 MB each"
 	;;
 esac
 # A client that reads, slowly, gets the whole history, paced by what it takes.
@@ -64,4 +78,9 @@ seq 500 | cmp -s - "$LJ_TMP/slow-lines"
 lj_check $? "every one of the 500 lines once, in order ($(wc -l <"$LJ_TMP/slow-lines"))"
 grep -q '^event: end' "$LJ_TMP/slow"
 lj_check $? "then end"
+# And one that downloads the file slowly gets all of it.
+curl -s -m 100 --limit-rate 4M -o "$LJ_TMP/big.txt" "$LJ_URL/longjob/result/$big/big.txt"
+lj_is $? 0 "a client reading at 4 MB/s downloaded the 20 MB file"
+cmp -s "$LJ_TMP/big.txt" "$LJ_STATE/spool/$big/big.txt"
+lj_check $? "byte for byte ($(wc -c <"$LJ_TMP/big.txt") bytes)"
 lj_done
