@@ -127,6 +127,8 @@ lj_restart_server
 head -c 3000000 /dev/urandom >"$T/3m"
 head -c 500000 /dev/urandom >"$T/500k"
 post 202 "a 3 MB upload under the quota" one -F "doc=@$T/3m"
+# Its worker writes into its directory: the picture is taken once it is done.
+lj_wait_state "$id" succeeded 30 || lj_check 1 "job $id ended"
 files0=$(spool_files)
 jobs0=$(jobs_count)
 SAYS="storage" post 507 "a second 3 MB upload, which would pass the quota" one -F "doc=@$T/3m"
