@@ -123,6 +123,15 @@ lj_ours_alive() {
 	[ -n "$(lj_our_pids)" ]
 }
 
+# 0 if a backend of ours (a cgi-bin program) is still alive.
+lj_backends_alive() {
+	local p
+	for p in $(lj_our_pids); do
+		tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q '/cgi-bin/' && return 0
+	done
+	return 1
+}
+
 # Kills, by pid, every process this test caused that is still there (with
 # SIGKILL, or the signal named by $1).
 lj_kill_ours() {
@@ -147,8 +156,9 @@ lj_stop_server() {
 lj_cleanup() {
 	local rc=$? log
 	lj_stop_server
-	# Give the programs that got SIGTERM a moment to exit (and report leaks).
-	for _ in $(seq 30); do lj_ours_alive || break; sleep 0.1; done
+	# Give the programs that got SIGTERM (the backends) a moment to exit and
+	# report leaks; workers and handlers of jobs still running get none.
+	for _ in $(seq 30); do lj_backends_alive || break; sleep 0.1; done
 	if [ -n "$LJ_VALGRIND" ]; then
 		# memcheck reports leaks when a program exits, even of a signal, but
 		# not of SIGKILL: ask what is left (workers of jobs still running)

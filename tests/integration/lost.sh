@@ -13,7 +13,7 @@ lj_add_type long "{ \"argv\": [\"$LJ_HANDLERS/slow\", \"40\"] }"
 lj_start
 P=$LJ_URL/longjob/progress
 R=$LJ_URL/longjob/result
-rounds=4
+rounds=3
 
 now_ms() { date +%s%3N; }
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Clients that never read cost the host bounded memory and disk.  A job
-# whose events weigh 30 MB is replayed to five connections, and a 20 MB
+# whose events weigh 18 MB is replayed to five connections, and a 12 MB
 # file of another job asked for by five more, that send their request and
 # then read nothing.  Meanwhile another job's stream still gets
 # every event to its end and its result answers at once (progress and
@@ -15,7 +15,7 @@ lj_config_set log_lines 1000
 lj_config_set max_running 4
 # Under memcheck (20 to 50 times slower) the same, smaller: it looks for
 # memory errors there; the sizes that show the bounds are the other runs'.
-lines=500 mb=20
+lines=300 mb=12
 [ -n "$LJ_VALGRIND" ] && lines=60 mb=3
 lj_add_type heavy "{ \"argv\": [\"$LJ_HANDLERS/heavy\", \"$lines\"] }"
 lj_add_type ticker "{ \"argv\": [\"$LJ_HANDLERS/ticker\", \"4\"] }"
