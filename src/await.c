@@ -15,19 +15,18 @@
 #include "beneath.h"
 #include "conf.h"
 #include "http.h"
-#include "intake.h"
+#include "oversee.h"
 #include "job.h"
 #include "jobid.h"
 #include "log.h"
 #include "loop.h"
 #include "proto.h"
-#include "runner.h"
 #include "slots.h"
 #include "store.h"
 #include "view.h"
 #include "xmem.h"
 
-#define AWAIT_REAP_MS 5000
+
 /* Waiting places per job are shared by the jobs of one bucket (a hex prefix of the id). */
 #define AWAIT_BUCKET_DIGITS 3
 #define AWAIT_BUCKETS 4096
@@ -583,14 +582,14 @@ await_tick(void *ctx)
 	struct await *a = ctx;
 	long long now = loop_now_ms();
 
+	/* A worker killed with -9: a new one adopts its jobs (oversee.h). */
+	if (now - a->last_reap_ms >= OVERSEE_MS) {
+		a->last_reap_ms = now;
+		oversee_check(a->cfg, a->st);
+	}
 	if (a->waiters == NULL) {
 		store_cursor_end(a->st, &a->cursor);
 		return;
-	}
-	if (now - a->last_reap_ms >= AWAIT_REAP_MS) {
-		a->last_reap_ms = now;
-		if (store_reap_lost(a->st, RUNNER_STALE_S) > 0)
-			intake_start_worker(a->cfg, NULL);
 	}
 	store_cursor_read(a->st, &a->cursor, await_row, a);
 	await_expire(a);

@@ -122,10 +122,19 @@ static const struct conf_key conf_top[] = {
 	  "artifacts." },
 	{ "worker", CONF_PATH, TOP(worker),
 	  PKGLIBEXECDIR "/longjob-worker", 0, 0, 0, NULL,
-	  "The longjob-worker program that submit starts to run jobs." },
+	  "The longjob-worker program that submit starts to run jobs. "
+	  "longjob-keeper, which runs each handler, is taken from the same "
+	  "directory." },
+	{ "log_file", CONF_PATH, TOP(log_file), NULL, 0, 0, 0, NULL,
+	  "The worker's log: each job's start and end, adoptions, store "
+	  "retries. By default worker.log in the database's directory." },
+	{ "log_max_bytes", CONF_LLONG, TOP(log_max_bytes), NULL, 4194304, 65536,
+	  1073741824LL, NULL,
+	  "Past this size the worker's log is renamed to <log_file>.1 "
+	  "(replacing the one before) and a new one is started." },
 	{ "max_running", CONF_INT, TOP(max_running), NULL, 2, 1, 1024, NULL,
-	  "Jobs that run at once; the others wait, queued, and start in "
-	  "order." },
+	  "Jobs that run at once (on this host: the one worker runs them "
+	  "all); the others wait, queued, and start in order." },
 	{ "max_queued", CONF_INT, TOP(max_queued), NULL, 1000, 1, 100000, NULL,
 	  "Jobs waiting to run; past this, submit refuses new jobs with 503." },
 	{ "poll_ms", CONF_INT, TOP(poll_ms), NULL, 200, 20, 5000, NULL,
@@ -230,6 +239,10 @@ static const struct conf_key conf_type_keys[] = {
 	{ "timeout_s", CONF_INT, TYPE(timeout_s), NULL, 3600, 1, 604800, NULL,
 	  "The job fails when its handler runs longer than this many "
 	  "seconds." },
+	{ "max_running", CONF_INT, TYPE(max_running), NULL, 0, 0, 1024, NULL,
+	  "Jobs of this type that run at once, within the top-level "
+	  "max_running; queued jobs of other types may start first. 0: no "
+	  "limit of its own." },
 	{ "max_body", CONF_LLONG, TYPE(max_body), "the top-level max_body",
 	  0, 1024, CONF_MAX_BODY, NULL,
 	  "Largest request body in bytes for this type." },
@@ -1200,6 +1213,19 @@ conf_default_path(void)
 	return SYSCONFDIR "/longjob/longjob.json";
 }
 
+/* log_file, when the config names none: worker.log beside the database. */
+static void
+conf_log_default(struct config *c)
+{
+	const char *slash;
+
+	if (c->log_file != NULL || c->database == NULL)
+		return;
+	slash = strrchr(c->database, '/');
+	c->log_file = slash == NULL ? xstrdup("worker.log") :
+	    xasprintf("%.*s/worker.log", (int)(slash - c->database), c->database);
+}
+
 /* Loads a config from JSON text; relative paths are taken from base_dir. */
 struct config *
 conf_parse(const char *json, const char *base_dir, char **cause)
@@ -1224,6 +1250,7 @@ conf_parse(const char *json, const char *base_dir, char **cause)
 	free(ctx.base_dir);
 	if (ctx.nerrors == 0) {
 		buf_free(&ctx.errors);
+		conf_log_default(c);
 		return c;
 	}
 	if (ctx.nerrors > CONF_MAX_ERRORS)
@@ -1346,6 +1373,7 @@ conf_free(struct config *c)
 	free(c->database);
 	free(c->spool);
 	free(c->worker);
+	free(c->log_file);
 	free(c->page_url);
 	free(c->progress_url);
 	free(c->result_url);
@@ -1452,7 +1480,7 @@ conf_describe_key(FILE *f, const struct conf_key *k, const char *indent)
 		fprintf(f, ", default %lld", k->idef);
 	else if (k->kind == CONF_BOOL)
 		fprintf(f, ", default %s", k->idef ? "true" : "false");
-	else if (k->kind == CONF_PATH || k->kind == CONF_URL)
+	else if ((k->kind == CONF_PATH || k->kind == CONF_URL) && k->def != NULL)
 		fprintf(f, ", default \"%s\"", k->def);
 	else if (k->def != NULL)
 		fprintf(f, ", default %s", k->def);

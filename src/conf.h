@@ -38,6 +38,7 @@ struct config_type {
 	char *name;		/* [A-Za-z0-9_-], 1..64 chars */
 	char **argv;		/* NULL-terminated; argv[0] absolute after loading */
 	int timeout_s;
+	int max_running;	/* jobs of this type that run at once; 0: only the global limit */
 	long long max_body;	/* whole request body limit for this type */
 	int max_steps;		/* steps a job may have, declared ones included */
 	struct config_field *fields;
@@ -50,7 +51,9 @@ struct config {
 	char *path;		/* the file it came from */
 	char *database;
 	char *spool;
-	char *worker;		/* path of longjob-worker */
+	char *worker;		/* path of longjob-worker (longjob-keeper is beside it) */
+	char *log_file;		/* the worker's log; by default worker.log beside the database */
+	long long log_max_bytes;	/* ... rotated to <log_file>.1 past this */
 	int max_running;
 	int max_queued;
 	int max_jobs_per_client;	/* queued or running per client address; 0 no limit */

@@ -8,12 +8,11 @@
 #include "buf.h"
 #include "conf.h"
 #include "http.h"
-#include "intake.h"
+#include "oversee.h"
 #include "job.h"
 #include "jobid.h"
 #include "log.h"
 #include "loop.h"
-#include "runner.h"
 #include "sse.h"
 #include "store.h"
 #include "view.h"
@@ -32,7 +31,6 @@
  * lighttpd's.
  */
 #define FEED_VISITS_PER_S 1000
-#define FEED_REAP_MS 5000	/* lost workers are looked for this often */
 
 struct watch;
 
@@ -497,6 +495,11 @@ feed_tick(void *ctx)
 	struct feed *f = ctx;
 	long long now = loop_now_ms();
 
+	/* A worker killed with -9: a new one adopts its jobs (oversee.h). */
+	if (now - f->last_reap_ms >= OVERSEE_MS) {
+		f->last_reap_ms = now;
+		oversee_check(f->cfg, f->st);
+	}
 	if (f->nstreams == 0) {
 		/* Nobody listens: just keep the cursor current, cheaply. */
 		store_cursor_end(f->st, &f->cursor);
@@ -509,13 +512,6 @@ feed_tick(void *ctx)
 	if (now - f->last_scan_ms >= f->cfg->poll_ms) {
 		f->last_scan_ms = now;
 		feed_scan(f, now);
-	}
-	if (now - f->last_reap_ms >= FEED_REAP_MS) {
-		f->last_reap_ms = now;
-		/* A worker killed with -9 writes no `end`; this does, so no stream
-		 * hangs, and starts a worker for what was queued behind it. */
-		if (store_reap_lost(f->st, RUNNER_STALE_S) > 0)
-			intake_start_worker(f->cfg, NULL);
 	}
 }
 

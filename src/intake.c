@@ -20,9 +20,11 @@
 #include "http.h"
 #include "instance.h"
 #include "intake.h"
+#include "lease.h"
 #include "loop.h"
 #include "log.h"
 #include "origin.h"
+#include "oversee.h"
 #include "params.h"
 #include "proc.h"
 #include "spawn.h"
@@ -35,35 +37,6 @@ struct intake {
 	const struct config *cfg;
 	struct store *st;
 };
-
-int
-intake_start_worker(const struct config *cfg, char **cause)
-{
-	char *argv[] = { cfg->worker, "--config", cfg->path, NULL };
-	/* The worker gets a clean environment, but for these (debugging, tests). */
-	static const char *keep[] = { "LONGJOB_DEBUG", "ASAN_OPTIONS", "UBSAN_OPTIONS",
-	    "LSAN_OPTIONS", NULL };
-	char *envp[6] = { "PATH=/usr/local/bin:/usr/bin:/bin" }, *why = NULL;
-	int i, n = 1, rc;
-
-	for (i = 0; keep[i] != NULL; i++) {
-		if (getenv(keep[i]) != NULL)
-			envp[n++] = xasprintf("%s=%s", keep[i], getenv(keep[i]));
-	}
-	envp[n] = NULL;
-	rc = spawn_detached(cfg->worker, argv, envp, &why);
-	while (--n > 0)
-		free(envp[n]);
-	if (rc != 0) {
-		/* Where the sysadmin looks: the web server's error log. */
-		log_error("cannot start the worker (%s): %s", cfg->worker, why);
-		if (cause != NULL)
-			*cause = why;
-		else
-			free(why);
-	}
-	return rc;
-}
 
 /*
  * No worker could be started for the job just queued: it fails with the
@@ -110,7 +83,8 @@ intake_enqueue(const struct config *cfg, struct store *st, const char *id,
 	json_object_put(steps);
 	if (rc == 2)
 		return 3;
-	if (rc == 0 && intake_start_worker(cfg, &why) != 0) {
+	/* A running worker takes the job by itself: the insert's commit wakes it. */
+	if (rc == 0 && lease_held(cfg->spool) != 1 && oversee_start(cfg, &why) != 0) {
 		rc = intake_unstartable(st, id, why);
 		free(why);
 	}
@@ -507,19 +481,29 @@ intake_accept(struct intake *in, struct http_req *r, const struct config_type *t
 }
 
 int
-intake_cancel(struct store *st, const char *id)
+intake_cancel(const struct config *cfg, struct store *st, const char *id)
 {
-	long pid = 0;
-	int rc = store_job_cancel(st, id, &pid);
+	long keeper = 0;
+	int64_t start = 0;
+	int rc = store_job_cancel(st, id, &keeper, &start), fd;
 
-	/* The worker stops the handler when it sees the job ended; wake it now. */
-	if (rc == 0 && pid > 0 && proc_is_worker((pid_t)pid) == 1 &&
-	    kill((pid_t)pid, SIGUSR1) != 0)
-		log_warn("job %s: cannot wake worker %ld: %s (it notices within seconds)",
-		    id, pid, strerror(errno));
-	if (rc == 0)
-		log_info("job %s cancelled", id);
-	return rc;
+	if (rc != 0)
+		return rc;
+	log_info("job %s cancelled", id);
+	/*
+	 * The keeper stops the handler's processes: told here at once, not only
+	 * when the worker reads the cancel, and even if no worker is left.
+	 */
+	if (keeper > 0 && (fd = proc_open((pid_t)keeper, start)) >= 0) {
+		if (proc_signal(fd, SIGTERM) != 0 && errno != ESRCH)
+			log_warn("job %s: cannot signal its keeper (pid %ld): %s", id, keeper,
+			    strerror(errno));
+		close(fd);
+	} else if (lease_held(cfg->spool) == 0) {
+		/* Its keeper is not known yet and no worker runs: the next one sweeps it. */
+		oversee_start(cfg, NULL);
+	}
+	return 0;
 }
 
 /* 1 if the request is POST <submit>/<id>/cancel. */
@@ -550,7 +534,7 @@ intake_cancel_request(struct intake *in, struct http_req *r)
 	}
 	memcpy(id, *p == '/' ? p + 1 : p, JOBID_LEN);
 	id[JOBID_LEN] = '\0';
-	rc = intake_cancel(in->st, id);
+	rc = intake_cancel(in->cfg, in->st, id);
 	if (rc != 0) {
 		http_error(r, rc == 1 ? 409 : rc == 2 ? 404 : 500, rc == 1 ?
 		    "the job has already ended" : rc == 2 ? "no such job" :

@@ -43,16 +43,10 @@ int intake_job_dir(const struct config *cfg, const char *id, char **path);
 /* Removes a job directory and everything in it (symlinks are not followed). */
 void intake_remove_dir(const char *path);
 /*
- * Cancels a job (see store_job_cancel) and wakes the worker of a running
- * one so that it stops the handler now.  0 cancelled, 1 already ended,
- * 2 no such job, -1 store error.  Shared with `longjob cancel`.
+ * Cancels a job (see store_job_cancel) and tells the keeper of a running
+ * one to stop its handler now.  0 cancelled, 1 already ended, 2 no such
+ * job, -1 store error.  Shared with `longjob cancel`.
  */
-int intake_cancel(struct store *st, const char *id);
-/*
- * Starts a detached worker that runs queued jobs while slots are free.  -1
- * if it cannot be started: the cause is logged, and handed back in *cause
- * (the caller frees) unless cause is NULL.
- */
-int intake_start_worker(const struct config *cfg, char **cause);
+int intake_cancel(const struct config *cfg, struct store *st, const char *id);
 
 #endif

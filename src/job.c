@@ -25,6 +25,7 @@ job_clear(struct job *j)
 	free(j->steps);
 	free(j->result);
 	free(j->error);
+	free(j->out_result);
 	job_init(j);
 }
 
@@ -34,4 +35,8 @@ job_change_init(struct job_change *c)
 	memset(c, 0, sizeof *c);
 	c->progress = NAN;
 	c->eta_s = NAN;
+	c->out_offset = -1;
+	c->out_skip = c->log_count = c->log_dropped = c->steps_refused = -1;
+	c->keeper_pid = c->worker_pid = -1;
+	c->keeper_start = -1;
 }

@@ -29,9 +29,19 @@ struct job {
 	char *error;		/* text or NULL */
 	int64_t last_seq;	/* largest event seq of this job (snapshot reads) */
 	int64_t queue_position;	/* 1-based among queued jobs (snapshot reads), else 0 */
+	/* The worker's own record of a running job (runner.h). */
+	int64_t out_offset;	/* its output is recorded up to here */
+	int out_skip;		/* ... which is inside a cut line, skipped to its end */
+	char *out_result;	/* the result line so far, or NULL */
+	int log_count, log_dropped, steps_refused;
+	long keeper_pid;	/* its keeper (keep.h), 0 before it starts */
+	int64_t keeper_start;	/* the keeper's start time (proc.h), to tell it from a stranger */
 };
 
-/* What a worker changes in one transaction; NULL / NAN / 0 mean "unchanged". */
+/*
+ * What a worker changes in one transaction; NULL / NAN / 0 mean
+ * "unchanged", and -1 for the worker's own record (out_offset to worker_pid).
+ */
 struct job_change {
 	const char *state;
 	double progress;
@@ -44,6 +54,13 @@ struct job_change {
 	int started, finished, heartbeat;	/* set that timestamp to now */
 	const char *event_kind;	/* an event to append, or NULL */
 	const char *event_json;
+	int64_t out_offset;
+	int out_skip;
+	const char *out_result;
+	int log_count, log_dropped, steps_refused;
+	long keeper_pid;
+	int64_t keeper_start;
+	long worker_pid;
 };
 
 /* Initialises an empty job (no strings, progress 0, ETA unknown). */

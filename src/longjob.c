@@ -3,7 +3,7 @@
  *
  *   longjob submit TYPE [field=value | field=@file]... [--watch]
  *   longjob watch ID          longjob show ID          longjob list [N]
- *   longjob cancel ID         longjob gc [--age SECONDS]
+ *   longjob cancel ID         longjob gc [--age SECONDS]    longjob status
  *   longjob check-config [PATH]                        longjob config-help
  *
  * It works on the same config and store as the web programs, so a job
@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -26,9 +27,10 @@
 #include "instance.h"
 #include "intake.h"
 #include "job.h"
+#include "lease.h"
 #include "log.h"
 #include "params.h"
-#include "runner.h"
+#include "oversee.h"
 #include "store.h"
 #include "view.h"
 #include "watch.h"
@@ -45,6 +47,7 @@ usage(void)
 	    "       longjob cancel ID\n"
 	    "       longjob gc [--age SECONDS]\n"
 	    "       longjob list [N]\n"
+	    "       longjob status\n"
 	    "       longjob check-config [PATH]\n"
 	    "       longjob config-help\n"
 	    "Ctrl-C stops watching a job, not the job itself.\n"
@@ -161,7 +164,7 @@ cmd_submit(struct instance *in, int argc, char **argv)
 	}
 	printf("%s\n", id);
 	fflush(stdout);
-	rc = watch ? watch_job(in->st, id, stdout, isatty(1), in->cfg->poll_ms) : 0;
+	rc = watch ? watch_job(in->cfg, in->st, id, stdout, isatty(1), in->cfg->poll_ms) : 0;
 out:
 	if (params == NULL || (rc != 0 && !watch))
 		intake_remove_dir(dir);
@@ -215,7 +218,7 @@ cmd_cancel(struct instance *in, const char *id)
 		fprintf(stderr, "longjob: %s: not a job id\n", id);
 		return 2;
 	}
-	rc = intake_cancel(in->st, id);
+	rc = intake_cancel(in->cfg, in->st, id);
 	if (rc == 0)
 		printf("%s cancelled\n", id);
 	else
@@ -241,6 +244,47 @@ cmd_gc(struct instance *in, int argc, char **argv)
 	if ((n = gc_run(in->cfg, in->st, age)) < 0)
 		return 1;
 	printf("%d ended jobs removed\n", n);
+	return 0;
+}
+
+/* Prints a unix time as local "YYYY-MM-DD HH:MM:SS", and how long ago. */
+static void
+print_when(const char *label, double t)
+{
+	char when[32];
+	time_t secs = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0) {
+		printf("%-12s never\n", label);
+		return;
+	}
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r(&secs, &tm));
+	printf("%-12s %s (%.1f s ago)\n", label, when, store_now() - t);
+}
+
+/* longjob status: the host's worker, from its lease and its own row. */
+static int
+cmd_status(struct instance *in)
+{
+	struct store_worker w;
+	int held = lease_held(in->cfg->spool), rc = store_worker_get(in->st, &w);
+	int64_t pending = 0;
+
+	if (held < 0 || rc < 0 || store_pending(in->st, &pending) != 0)
+		return 1;
+	printf("%-12s %s\n", "worker", held ? "running" : "not running");
+	if (held && rc == 0) {
+		printf("%-12s %ld on %s\n", "pid", w.pid, w.host);
+		print_when("since", w.started);
+		printf("%-12s %d (max_running %d)\n", "jobs running", w.running,
+		    in->cfg->max_running);
+		printf("%-12s %lld\n", "commits", (long long)w.commits);
+		print_when("last commit", w.last_commit);
+		print_when("heartbeat", w.beat);
+	}
+	printf("%-12s %lld queued or running\n", "jobs", (long long)pending);
+	printf("%-12s %s\n", "log", in->cfg->log_file);
 	return 0;
 }
 
@@ -284,6 +328,10 @@ cmd_check_config(const char *path)
 		return 1;
 	}
 	bad = check_program(path, "worker", cfg->worker);
+	what = xasprintf("%.*s/longjob-keeper", (int)(strrchr(cfg->worker, '/') - cfg->worker),
+	    cfg->worker);
+	bad |= check_program(path, "keeper (beside the worker)", what);
+	free(what);
 	for (i = 0; i < cfg->ntypes; i++) {
 		what = xasprintf("types.%s handler", cfg->types[i].name);
 		bad |= check_program(path, what, cfg->types[i].argv[0]);
@@ -308,19 +356,21 @@ run_command(int argc, char **argv)
 		free(cause);
 		return 1;
 	}
-	/* Before showing any job: one whose worker died is failed now, not left "running". */
+	/* Before showing any job: one whose worker died gets a new one that adopts it. */
 	if (strcmp(argv[1], "submit") != 0)
-		store_reap_lost(in.st, RUNNER_STALE_S);
+		oversee_check(in.cfg, in.st);
 	if (strcmp(argv[1], "submit") == 0)
 		rc = cmd_submit(&in, argc - 2, argv + 2);
 	else if (strcmp(argv[1], "watch") == 0 && argc == 3 && jobid_valid(argv[2]))
-		rc = watch_job(in.st, argv[2], stdout, isatty(1), in.cfg->poll_ms);
+		rc = watch_job(in.cfg, in.st, argv[2], stdout, isatty(1), in.cfg->poll_ms);
 	else if (strcmp(argv[1], "show") == 0 && argc == 3)
 		rc = cmd_show(&in, argv[2]);
 	else if (strcmp(argv[1], "cancel") == 0 && argc == 3)
 		rc = cmd_cancel(&in, argv[2]);
 	else if (strcmp(argv[1], "gc") == 0)
 		rc = cmd_gc(&in, argc - 2, argv + 2);
+	else if (strcmp(argv[1], "status") == 0 && argc == 2)
+		rc = cmd_status(&in);
 	else if (strcmp(argv[1], "list") == 0 && argc <= 3)
 		rc = store_job_list(in.st, argc == 3 ? atoi(argv[2]) : 20, list_row, NULL) == 0 ? 0 : 1;
 	else

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -68,4 +70,52 @@ proc_is_worker(pid_t pid)
 			return 1;
 	}
 	return 0;
+}
+
+int64_t
+proc_start_time(pid_t pid)
+{
+	char stat[1024], *p;
+	int field;
+
+	if (pid <= 0 || proc_read(pid, "stat", stat, sizeof stat) <= 0 ||
+	    (p = strrchr(stat, ')')) == NULL)
+		return -1;
+	/* After "(comm)": field 3 (state) onwards; starttime is field 22. */
+	for (field = 2; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	return p != NULL ? strtoll(p + 1, NULL, 10) : -1;
+}
+
+int
+proc_open(pid_t pid, int64_t start)
+{
+#ifdef SYS_pidfd_open
+	int fd;
+
+	if (pid <= 0 || (fd = (int)syscall(SYS_pidfd_open, pid, 0U)) < 0)
+		return -1;
+	if (proc_start_time(pid) != start) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+#else
+	(void)pid;
+	(void)start;
+	return -1;
+#endif
+}
+
+int
+proc_signal(int pidfd, int sig)
+{
+#ifdef SYS_pidfd_send_signal
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0U);
+#else
+	(void)pidfd;
+	(void)sig;
+	errno = ENOSYS;
+	return -1;
+#endif
 }

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <json-c/json.h>
 #include <math.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -16,17 +17,42 @@
 
 #include "job.h"
 #include "log.h"
-#include "proc.h"
 #include "store.h"
 #include "xmem.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_BUSY_MS 10000
 
 /* From schema version 1: the client that submitted a job (max_jobs_per_client). */
 static const char *store_upgrade_1 =
     "ALTER TABLE jobs ADD COLUMN client TEXT;"
     "CREATE INDEX jobs_client ON jobs(client, state);";
+
+/*
+ * From schema version 2: one worker per host.  Where a job's output has
+ * been read to (out_*), the counts that bound what it shows (log_*,
+ * steps_refused), its pending result (out_result: shown only once it ends),
+ * its keeper (pid and start time, so that a successor can tell it from a
+ * stranger that reused the pid), and the workers' own liveness.
+ */
+static const char *store_upgrade_2 =
+    "ALTER TABLE jobs ADD COLUMN out_offset INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN out_skip INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN out_result TEXT;"
+    "ALTER TABLE jobs ADD COLUMN log_count INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN log_dropped INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN steps_refused INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN keeper_pid INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN keeper_start INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX jobs_finished ON jobs(finished);"
+    "CREATE TABLE workers ("
+    " host TEXT PRIMARY KEY,"
+    " pid INTEGER NOT NULL,"
+    " started REAL NOT NULL,"
+    " beat REAL NOT NULL,"
+    " running INTEGER NOT NULL DEFAULT 0,"
+    " commits INTEGER NOT NULL DEFAULT 0,"
+    " last_commit REAL NOT NULL DEFAULT 0);";
 
 static const char *store_schema =
     "CREATE TABLE jobs ("
@@ -47,9 +73,26 @@ static const char *store_schema =
     " steps TEXT NOT NULL DEFAULT '[]',"
     " result TEXT,"
     " error TEXT,"
-    " client TEXT);"
+    " client TEXT,"
+    " out_offset INTEGER NOT NULL DEFAULT 0,"
+    " out_skip INTEGER NOT NULL DEFAULT 0,"
+    " out_result TEXT,"
+    " log_count INTEGER NOT NULL DEFAULT 0,"
+    " log_dropped INTEGER NOT NULL DEFAULT 0,"
+    " steps_refused INTEGER NOT NULL DEFAULT 0,"
+    " keeper_pid INTEGER NOT NULL DEFAULT 0,"
+    " keeper_start INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX jobs_state ON jobs(state);"
     "CREATE INDEX jobs_client ON jobs(client, state);"
+    "CREATE INDEX jobs_finished ON jobs(finished);"
+    "CREATE TABLE workers ("
+    " host TEXT PRIMARY KEY,"
+    " pid INTEGER NOT NULL,"
+    " started REAL NOT NULL,"
+    " beat REAL NOT NULL,"
+    " running INTEGER NOT NULL DEFAULT 0,"
+    " commits INTEGER NOT NULL DEFAULT 0,"
+    " last_commit REAL NOT NULL DEFAULT 0);"
     "CREATE TABLE events ("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     " job_id TEXT NOT NULL,"
@@ -67,12 +110,19 @@ static const char *store_schema =
 enum store_sql {
 	SQL_BEGIN, SQL_BEGIN_IMMEDIATE, SQL_COMMIT, SQL_ROLLBACK,
 	SQL_COUNT_STATE, SQL_INSERT_JOB, SQL_GET_JOB, SQL_JOB_MAX_SEQ,
-	SQL_QUEUE_POS, SQL_CHANGE, SQL_INSERT_EVENT, SQL_RUNNING,
-	SQL_OLDEST_QUEUED, SQL_CLAIM, SQL_LOST, SQL_LIST, SQL_JOB_EVENTS,
+	SQL_QUEUE_POS, SQL_CHANGE, SQL_INSERT_EVENT, SQL_RUNNING, SQL_RUNNING_JOBS,
+	SQL_QUEUED, SQL_CLAIM, SQL_LOST, SQL_LIST, SQL_JOB_EVENTS,
 	SQL_EVENTS_AFTER, SQL_MAX_SEQ, SQL_DATA_VERSION, SQL_ARTIFACT_ADD,
 	SQL_ARTIFACT_GET, SQL_CANCEL, SQL_GC_LIST, SQL_GC_EVENTS, SQL_GC_ARTIFACTS,
-	SQL_GC_JOB, SQL_UNSTARTABLE, SQL_CLIENT_JOBS, SQL_COUNT
+	SQL_GC_JOB, SQL_UNSTARTABLE, SQL_CLIENT_JOBS, SQL_ENDED_SINCE, SQL_PENDING,
+	SQL_WORKER_BEAT, SQL_WORKER_GET, SQL_WORKER_END, SQL_COUNT
 };
+
+/* The columns of a job, in the order store_row_job reads them. */
+#define STORE_JOB_COLUMNS "id, type, state, progress, step, message, eta_s," \
+	" created, started, heartbeat, finished, worker_pid, params, steps," \
+	" result, error, out_offset, out_skip, out_result, log_count, log_dropped," \
+	" steps_refused, keeper_pid, keeper_start"
 
 static const char *store_sql_text[SQL_COUNT] = {
 	[SQL_BEGIN] = "BEGIN",
@@ -84,9 +134,7 @@ static const char *store_sql_text[SQL_COUNT] = {
 	    " VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6)",
 	[SQL_CLIENT_JOBS] = "SELECT count(*) FROM jobs WHERE client = ?1"
 	    " AND state IN ('queued', 'running')",
-	[SQL_GET_JOB] = "SELECT id, type, state, progress, step, message, eta_s,"
-	    " created, started, heartbeat, finished, worker_pid, params, steps,"
-	    " result, error FROM jobs WHERE id = ?1",
+	[SQL_GET_JOB] = "SELECT " STORE_JOB_COLUMNS " FROM jobs WHERE id = ?1",
 	[SQL_JOB_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM events WHERE job_id = ?1",
 	[SQL_QUEUE_POS] = "SELECT count(*) FROM jobs WHERE state = 'queued'"
 	    " AND rowid <= (SELECT rowid FROM jobs WHERE id = ?1)",
@@ -97,21 +145,34 @@ static const char *store_sql_text[SQL_COUNT] = {
 	    " error = coalesce(?8, error),"
 	    " started = CASE WHEN ?9 THEN ?12 ELSE started END,"
 	    " finished = CASE WHEN ?10 THEN ?12 ELSE finished END,"
-	    " heartbeat = CASE WHEN ?11 THEN ?12 ELSE heartbeat END"
+	    " heartbeat = CASE WHEN ?11 THEN ?12 ELSE heartbeat END,"
+	    " out_offset = coalesce(?14, out_offset), out_skip = coalesce(?15, out_skip),"
+	    " out_result = coalesce(?16, out_result), log_count = coalesce(?17, log_count),"
+	    " log_dropped = coalesce(?18, log_dropped),"
+	    " steps_refused = coalesce(?19, steps_refused),"
+	    " keeper_pid = coalesce(?20, keeper_pid), keeper_start = coalesce(?21, keeper_start),"
+	    " worker_pid = coalesce(?22, worker_pid)"
 	    " WHERE id = ?13 AND state IN ('queued', 'running')",
 	[SQL_INSERT_EVENT] = "INSERT INTO events (job_id, kind, data, t)"
 	    " VALUES (?1, ?2, ?3, ?4)",
-	[SQL_RUNNING] = "SELECT id, worker_pid, heartbeat FROM jobs"
-	    " WHERE state = 'running'",
-	[SQL_OLDEST_QUEUED] = "SELECT id FROM jobs WHERE state = 'queued'"
-	    " ORDER BY rowid LIMIT 1",
+	[SQL_RUNNING] = "SELECT id FROM jobs WHERE state = 'running' LIMIT 256",
+	[SQL_RUNNING_JOBS] = "SELECT " STORE_JOB_COLUMNS " FROM jobs"
+	    " WHERE state = 'running' ORDER BY rowid",
+	[SQL_QUEUED] = "SELECT id, type FROM jobs WHERE state = 'queued'"
+	    " ORDER BY rowid LIMIT 64",
 	[SQL_CLAIM] = "UPDATE jobs SET state = 'running', started = ?2,"
 	    " heartbeat = ?2, worker_pid = ?3 WHERE id = ?1 AND state = 'queued'",
+	[SQL_ENDED_SINCE] = "SELECT id, state FROM jobs WHERE finished >= ?1"
+	    " AND worker_pid = ?2",
+	[SQL_PENDING] = "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')",
+	[SQL_WORKER_BEAT] = "INSERT OR REPLACE INTO workers (host, pid, started, beat,"
+	    " running, commits, last_commit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[SQL_WORKER_GET] = "SELECT host, pid, started, beat, running, commits, last_commit"
+	    " FROM workers ORDER BY beat DESC LIMIT 1",
+	[SQL_WORKER_END] = "DELETE FROM workers WHERE host = ?1 AND pid = ?2",
 	[SQL_LOST] = "UPDATE jobs SET state = 'failed', error = ?2, finished = ?3"
 	    " WHERE id = ?1 AND state = 'running'",
-	[SQL_LIST] = "SELECT id, type, state, progress, step, message, eta_s,"
-	    " created, started, heartbeat, finished, worker_pid, params, steps,"
-	    " result, error FROM jobs ORDER BY rowid DESC LIMIT ?1",
+	[SQL_LIST] = "SELECT " STORE_JOB_COLUMNS " FROM jobs ORDER BY rowid DESC LIMIT ?1",
 	[SQL_JOB_EVENTS] = "SELECT seq, job_id, kind, data FROM events"
 	    " WHERE job_id = ?1 AND seq > ?2 ORDER BY seq",
 	[SQL_EVENTS_AFTER] = "SELECT seq, job_id, kind, data FROM events"
@@ -253,7 +314,9 @@ store_migrate(struct store *s, char **cause)
 	sqlite3_finalize(st);
 	if ((version == 0 && sqlite3_exec(s->db, store_schema, NULL, NULL, &err) != SQLITE_OK) ||
 	    (version == 1 && sqlite3_exec(s->db, store_upgrade_1, NULL, NULL, &err) != SQLITE_OK) ||
-	    sqlite3_exec(s->db, "PRAGMA user_version = 2", NULL, NULL, &err) != SQLITE_OK)
+	    ((version == 1 || version == 2) &&
+	    sqlite3_exec(s->db, store_upgrade_2, NULL, NULL, &err) != SQLITE_OK) ||
+	    sqlite3_exec(s->db, "PRAGMA user_version = 3", NULL, NULL, &err) != SQLITE_OK)
 		goto fail_err;
 	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, &err) != SQLITE_OK)
 		goto fail_err;
@@ -365,6 +428,14 @@ store_row_job(sqlite3_stmt *st, struct job *j)
 	j->steps = store_text(st, 13);
 	j->result = store_text(st, 14);
 	j->error = store_text(st, 15);
+	j->out_offset = sqlite3_column_int64(st, 16);
+	j->out_skip = sqlite3_column_int(st, 17);
+	j->out_result = store_text(st, 18);
+	j->log_count = sqlite3_column_int(st, 19);
+	j->log_dropped = sqlite3_column_int(st, 20);
+	j->steps_refused = sqlite3_column_int(st, 21);
+	j->keeper_pid = (long)sqlite3_column_int64(st, 22);
+	j->keeper_start = sqlite3_column_int64(st, 23);
 }
 
 /* Runs a one-row, one-integer query with an optional text parameter. */
@@ -516,17 +587,24 @@ store_bind_real(sqlite3_stmt *st, int i, double v)
 		sqlite3_bind_double(st, i, v);
 }
 
-int
-store_job_change(struct store *s, const char *id, const struct job_change *c,
-    int64_t *seq)
+/* Binds an integer of the worker's record, -1 meaning NULL (unchanged). */
+static void
+store_bind_own(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v < 0)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_int64(st, i, v);
+}
+
+/* Applies a change inside the caller's transaction: 0, 1 if the job has ended (nothing written), -1. */
+static int
+store_apply(struct store *s, const char *id, const struct job_change *c, int64_t *seq)
 {
 	sqlite3_stmt *st;
-	int rc = -1;
 
-	if (store_exec(s, SQL_BEGIN_IMMEDIATE) != 0)
-		return -1;
 	if ((st = store_stmt(s, SQL_CHANGE)) == NULL)
-		goto out;
+		return -1;
 	store_bind_opt(st, 1, c->state);
 	store_bind_real(st, 2, c->progress);
 	store_bind_opt(st, 3, c->message);
@@ -540,156 +618,278 @@ store_job_change(struct store *s, const char *id, const struct job_change *c,
 	sqlite3_bind_int(st, 11, c->heartbeat);
 	sqlite3_bind_double(st, 12, store_now());
 	sqlite3_bind_text(st, 13, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		store_fail(s, "change job");
-		goto out;
-	}
+	store_bind_own(st, 14, c->out_offset);
+	store_bind_own(st, 15, c->out_skip);
+	store_bind_opt(st, 16, c->out_result);
+	store_bind_own(st, 17, c->log_count);
+	store_bind_own(st, 18, c->log_dropped);
+	store_bind_own(st, 19, c->steps_refused);
+	store_bind_own(st, 20, c->keeper_pid);
+	store_bind_own(st, 21, c->keeper_start);
+	store_bind_own(st, 22, c->worker_pid);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_fail(s, "change job");
 	sqlite3_reset(st);
 	/* No row changed: the job has already ended (cancelled, reaped); write nothing. */
-	if (sqlite3_changes(s->db) == 0) {
-		rc = 1;
-		goto out;
-	}
-	rc = 0;
+	if (sqlite3_changes(s->db) == 0)
+		return 1;
 	if (c->event_kind != NULL &&
 	    store_add_event(s, id, c->event_kind, c->event_json, seq) != 0)
-		rc = -1;
-out:
-	if (rc == 1) {
+		return -1;
+	return 0;
+}
+
+int
+store_job_change(struct store *s, const char *id, const struct job_change *c,
+    int64_t *seq)
+{
+	int rc;
+
+	if (store_exec(s, SQL_BEGIN_IMMEDIATE) != 0)
+		return -1;
+	if ((rc = store_apply(s, id, c, seq)) == 1) {
 		store_exec(s, SQL_ROLLBACK);
 		return 1;
 	}
 	return store_end(s, rc);
 }
 
-/* 1 if the worker of a running job is gone: its pid is dead or it went silent. */
-static int
-store_worker_gone(long pid, double heartbeat, double now, double stale_s)
+int
+store_batch_begin(struct store *s)
 {
-	if (pid > 0 && !proc_alive((pid_t)pid))
-		return 1;
-	return heartbeat > 0 && now - heartbeat > stale_s;
+	return store_exec(s, SQL_BEGIN_IMMEDIATE);
+}
+
+int
+store_batch_change(struct store *s, const char *id, const struct job_change *c)
+{
+	return store_apply(s, id, c, NULL);
+}
+
+int
+store_batch_commit(struct store *s)
+{
+	return store_end(s, 0);
+}
+
+void
+store_batch_abort(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		store_exec(s, SQL_ROLLBACK);
 }
 
 /* Fails one lost job inside the caller's transaction. */
 static int
-store_fail_lost(struct store *s, const char *id, double now)
+store_fail_lost(struct store *s, const char *id, const char *error, double now)
 {
-	static const char *msg = "worker lost";
+	struct json_object *o = json_object_new_object();
 	sqlite3_stmt *st = store_stmt(s, SQL_LOST);
+	int rc;
+
+	if (st == NULL) {
+		json_object_put(o);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, error, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 3, now);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		json_object_put(o);
+		return store_fail(s, "fail lost job");
+	}
+	sqlite3_reset(st);
+	log_warn("job %s: %s", id, error);
+	json_object_object_add(o, "state", json_object_new_string("failed"));
+	json_object_object_add(o, "error", json_object_new_string(error));
+	rc = store_add_event(s, id, "end",
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), NULL);
+	json_object_put(o);
+	return rc;
+}
+
+int
+store_job_lost(struct store *s, const char *id, const char *error)
+{
+	int rc;
+
+	if (store_exec(s, SQL_BEGIN_IMMEDIATE) != 0)
+		return -1;
+	rc = store_fail_lost(s, id, error, store_now());
+	if (rc == 0 && sqlite3_changes(s->db) == 0)
+		rc = 1;
+	return store_end(s, rc);
+}
+
+int
+store_reap_lost(struct store *s, const char *error)
+{
+	char ids[256][JOBID_LEN + 1];
+	sqlite3_stmt *st;
+	double now = store_now();
+	int n = 0, i, rc = 0;
+
+	if (store_exec(s, SQL_BEGIN_IMMEDIATE) != 0)
+		return -1;
+	if ((st = store_stmt(s, SQL_RUNNING)) == NULL)
+		return store_end(s, -1);
+	while (n < 256 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		snprintf(ids[n++], sizeof ids[0], "%s", (const char *)sqlite3_column_text(st, 0));
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE && n < 256)
+		return store_end(s, store_fail(s, "list running jobs"));
+	sqlite3_reset(st);
+	for (i = 0, rc = 0; i < n && rc == 0; i++)
+		rc = store_fail_lost(s, ids[i], error, now);
+	return store_end(s, rc == 0 ? n : -1);
+}
+
+/* Claims job id for worker pid inside the caller's transaction. */
+static int
+store_claim_id(struct store *s, const char *id, pid_t pid)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_CLAIM);
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, msg, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 3, now);
+	sqlite3_bind_double(st, 2, store_now());
+	sqlite3_bind_int64(st, 3, pid);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_fail(s, "fail lost job");
+		return store_fail(s, "claim job");
 	sqlite3_reset(st);
-	log_warn("job %s: worker lost", id);
-	return store_add_event(s, id, "end",
-	    "{\"state\":\"failed\",\"error\":\"worker lost\"}", NULL);
-}
-
-/* Finds and fails lost jobs inside the caller's IMMEDIATE transaction. */
-static int
-store_reap_in_txn(struct store *s, double stale_s)
-{
-	char ids[64][JOBID_LEN + 1];
-	sqlite3_stmt *st = store_stmt(s, SQL_RUNNING);
-	double now = store_now();
-	int n = 0, i, rc;
-
-	if (st == NULL)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 64) {
-		const unsigned char *id = sqlite3_column_text(st, 0);
-
-		if (store_worker_gone((long)sqlite3_column_int64(st, 1),
-		    sqlite3_column_double(st, 2), now, stale_s))
-			snprintf(ids[n++], sizeof ids[0], "%s", id ? (const char *)id : "");
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(s, "list running jobs");
-	sqlite3_reset(st);
-	for (i = 0; i < n; i++) {
-		if (store_fail_lost(s, ids[i], now) != 0)
-			return -1;
-	}
-	return n;
-}
-
-/* 1 if some running job's worker is gone (a read: no lock is taken). */
-static int
-store_any_lost(struct store *s, double stale_s)
-{
-	sqlite3_stmt *st = store_stmt(s, SQL_RUNNING);
-	double now = store_now();
-	int lost = 0;
-
-	if (st == NULL)
-		return -1;
-	while (!lost && sqlite3_step(st) == SQLITE_ROW)
-		lost = store_worker_gone((long)sqlite3_column_int64(st, 1),
-		    sqlite3_column_double(st, 2), now, stale_s);
-	sqlite3_reset(st);
-	return lost;
+	return 0;
 }
 
 int
-store_reap_lost(struct store *s, double stale_s)
-{
-	int rc = store_any_lost(s, stale_s);
-
-	/* The progress and result programs call this often: write only when needed. */
-	if (rc <= 0)
-		return rc;
-	if (store_exec(s, SQL_BEGIN_IMMEDIATE) != 0)
-		return -1;
-	return store_end(s, store_reap_in_txn(s, stale_s));
-}
-
-int
-store_job_claim(struct store *s, int max_running, pid_t pid, double stale_s,
+store_job_claim(struct store *s, pid_t pid, store_type_cb may_run, void *ctx,
     char out[JOBID_LEN + 1])
 {
 	sqlite3_stmt *st;
-	int64_t running;
-	int rc = -1;
+	int rc = 0, step;
 
 	if (store_exec(s, SQL_BEGIN_IMMEDIATE) != 0)
 		return -1;
-	if (store_reap_in_txn(s, stale_s) < 0 ||
-	    store_int_query(s, SQL_COUNT_STATE, "running", &running) != 0)
-		goto out;
-	rc = 0;
-	if (running >= max_running)
-		goto out;
-	if ((st = store_stmt(s, SQL_OLDEST_QUEUED)) == NULL) {
-		rc = -1;
-		goto out;
+	if ((st = store_stmt(s, SQL_QUEUED)) == NULL)
+		return store_end(s, -1);
+	/* The oldest queued job whose type has room (types.<name>.max_running). */
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (may_run == NULL || may_run(ctx, (const char *)sqlite3_column_text(st, 1))) {
+			snprintf(out, JOBID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+			rc = 1;
+		}
 	}
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		goto out;
-	}
-	snprintf(out, JOBID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = store_fail(s, "list queued jobs");
 	sqlite3_reset(st);
-	if ((st = store_stmt(s, SQL_CLAIM)) == NULL) {
+	if (rc == 1 && store_claim_id(s, out, pid) != 0)
 		rc = -1;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, out, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 2, store_now());
-	sqlite3_bind_int64(st, 3, pid);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = store_fail(s, "claim job");
-		goto out;
-	}
-	sqlite3_reset(st);
-	rc = 1;
-out:
 	return store_end(s, rc);
+}
+
+int
+store_job_running(struct store *s, store_job_cb cb, void *ctx)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_RUNNING_JOBS);
+	struct job j;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	job_init(&j);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		store_row_job(st, &j);
+		cb(ctx, &j);
+	}
+	job_clear(&j);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, "list running jobs");
+}
+
+int
+store_job_ended_since(struct store *s, double since, pid_t pid,
+    void (*cb)(void *, const char *, const char *), void *ctx)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_ENDED_SINCE);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_double(st, 1, since);
+	sqlite3_bind_int64(st, 2, pid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb(ctx, (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1));
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, "list ended jobs");
+}
+
+int
+store_pending(struct store *s, int64_t *n)
+{
+	return store_int_query(s, SQL_PENDING, NULL, n);
+}
+
+int
+store_worker_beat(struct store *s, const struct store_worker *w)
+{
+	sqlite3_stmt *st;
+
+	if (store_exec(s, SQL_BEGIN_IMMEDIATE) != 0)
+		return -1;
+	if ((st = store_stmt(s, SQL_WORKER_BEAT)) == NULL)
+		return store_end(s, -1);
+	sqlite3_bind_text(st, 1, w->host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, w->pid);
+	sqlite3_bind_double(st, 3, w->started);
+	sqlite3_bind_double(st, 4, store_now());
+	sqlite3_bind_int(st, 5, w->running);
+	sqlite3_bind_int64(st, 6, w->commits);
+	sqlite3_bind_double(st, 7, w->last_commit);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_end(s, store_fail(s, "worker heartbeat"));
+	sqlite3_reset(st);
+	return store_end(s, 0);
+}
+
+int
+store_worker_get(struct store *s, struct store_worker *w)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_WORKER_GET);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	memset(w, 0, sizeof *w);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(w->host, sizeof w->host, "%s", (const char *)sqlite3_column_text(st, 0));
+		w->pid = (long)sqlite3_column_int64(st, 1);
+		w->started = sqlite3_column_double(st, 2);
+		w->beat = sqlite3_column_double(st, 3);
+		w->running = sqlite3_column_int(st, 4);
+		w->commits = sqlite3_column_int64(st, 5);
+		w->last_commit = sqlite3_column_double(st, 6);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return 1;
+	return rc == SQLITE_ROW ? 0 : store_fail(s, "read worker");
+}
+
+int
+store_worker_end(struct store *s, const struct store_worker *w)
+{
+	sqlite3_stmt *st;
+
+	if (store_exec(s, SQL_BEGIN_IMMEDIATE) != 0)
+		return -1;
+	if ((st = store_stmt(s, SQL_WORKER_END)) == NULL)
+		return store_end(s, -1);
+	sqlite3_bind_text(st, 1, w->host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, w->pid);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_end(s, store_fail(s, "worker end"));
+	sqlite3_reset(st);
+	return store_end(s, 0);
 }
 
 int
@@ -778,6 +978,12 @@ store_version(struct store *s, int64_t *v)
 		return -1;
 	*v += s->commits;
 	return 0;
+}
+
+int
+store_others_version(struct store *s, int64_t *v)
+{
+	return store_int_query(s, SQL_DATA_VERSION, NULL, v);
 }
 
 int
@@ -870,13 +1076,14 @@ store_cursor_read(struct store *s, struct store_cursor *c, store_event_cb cb,
 }
 
 int
-store_job_cancel(struct store *s, const char *id, long *pid)
+store_job_cancel(struct store *s, const char *id, long *keeper, int64_t *start)
 {
 	sqlite3_stmt *st;
 	struct job j;
 	int rc;
 
-	*pid = 0;
+	*keeper = 0;
+	*start = 0;
 	job_init(&j);
 	if (store_exec(s, SQL_BEGIN_IMMEDIATE) != 0)
 		return -1;
@@ -897,8 +1104,10 @@ store_job_cancel(struct store *s, const char *id, long *pid)
 		}
 		if (rc == 0 && store_add_event(s, id, "end", "{\"state\":\"cancelled\"}", NULL) != 0)
 			rc = -1;
-		if (rc == 0 && strcmp(j.state, "running") == 0)
-			*pid = j.worker_pid;
+		if (rc == 0 && strcmp(j.state, "running") == 0) {
+			*keeper = j.keeper_pid;
+			*start = j.keeper_start;
+		}
 	}
 	job_clear(&j);
 	/* 1 and 2 wrote nothing: commit is as good as rollback. */

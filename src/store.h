@@ -74,21 +74,68 @@ int store_job_snapshot(struct store *s, const char *id, struct job *j);
 /* Applies a change (and appends its event) atomically; *seq gets the event's seq. */
 int store_job_change(struct store *s, const char *id, const struct job_change *c,
     int64_t *seq);
+/* Whether a job of this type may start now (the caller's per-type limits). */
+typedef int (*store_type_cb)(void *ctx, const char *type);
 /*
- * Claims the oldest queued job for worker pid if fewer than max_running jobs
- * run.  First marks running jobs whose worker is gone (pid not alive, or no
- * heartbeat for stale_s) as failed "worker lost".  1 and out set if claimed,
- * 0 if nothing to do.
+ * Claims the oldest queued job whose type may_run accepts (NULL: any) for
+ * worker pid: 1 and out set if claimed, 0 if nothing to do.  The caller
+ * (the one worker: runner.h) keeps max_running itself.
  */
-int store_job_claim(struct store *s, int max_running, pid_t pid, double stale_s,
+int store_job_claim(struct store *s, pid_t pid, store_type_cb may_run, void *ctx,
     char out[JOBID_LEN + 1]);
+/* Calls cb for each running job, oldest first (a worker adopting them). */
+int store_job_running(struct store *s, store_job_cb cb, void *ctx);
+/*
+ * Calls cb(ctx, id, state) for each job of worker pid that ended at or
+ * after since: how the worker learns of cancels.
+ */
+int store_job_ended_since(struct store *s, double since, pid_t pid,
+    void (*cb)(void *, const char *, const char *), void *ctx);
+/* How many jobs are queued or running (whether a worker is needed). */
+int store_pending(struct store *s, int64_t *n);
+/* Fails one running job with error and its `end`; 1 if it was not running. */
+int store_job_lost(struct store *s, const char *id, const char *error);
+/*
+ * Fails every running job with error: for when no worker can be started
+ * to adopt them.  Returns how many (at most 256 a call), or -1.
+ */
+int store_reap_lost(struct store *s, const char *error);
+
+/*
+ * Many changes in one transaction (the worker's batches): begin, then
+ * store_batch_change for each (1: that job has ended, nothing written for
+ * it) and store_artifact_add, then commit (-1 if it failed: then nothing
+ * of the batch was written) or abort.
+ */
+int store_batch_begin(struct store *s);
+int store_batch_change(struct store *s, const char *id, const struct job_change *c);
+int store_batch_commit(struct store *s);
+void store_batch_abort(struct store *s);
+
+/* A worker as it records itself: one row per host. */
+struct store_worker {
+	char host[256];
+	long pid;
+	double started, beat;	/* unix time */
+	int running;		/* jobs it runs */
+	int64_t commits;	/* batches committed */
+	double last_commit;
+};
+
+/* Records the worker's liveness and figures (beat is set to now). */
+int store_worker_beat(struct store *s, const struct store_worker *w);
+/* Reads the most recent worker row: 0, 1 if there is none. */
+int store_worker_get(struct store *s, struct store_worker *w);
+/* Removes the worker's row as it exits. */
+int store_worker_end(struct store *s, const struct store_worker *w);
+
 /*
  * Cancels a job: queued or running, it ends as cancelled with an `end`
- * event; *pid gets the worker of a running job (0 for a queued one), which
- * the caller wakes so that it stops the handler.  1 if the job has already
- * ended, 2 if there is no such job.
+ * event; *keeper and *start get the keeper of a running job (0 for a
+ * queued one), which the caller signals so that it stops the handler.
+ * 1 if the job has already ended, 2 if there is no such job.
  */
-int store_job_cancel(struct store *s, const char *id, long *pid);
+int store_job_cancel(struct store *s, const char *id, long *keeper, int64_t *start);
 /*
  * Fails a job that is still queued because no worker can be started for it,
  * with error and its `end` event (end_json).  1 if it is no longer queued (a
@@ -103,8 +150,6 @@ int store_job_unstartable(struct store *s, const char *id, const char *error,
  */
 int store_gc(struct store *s, double before, void (*cb)(void *, const char *),
     void *ctx);
-/* Marks running jobs of dead workers failed; returns how many (or -1). */
-int store_reap_lost(struct store *s, double stale_s);
 /* Lists the newest jobs first. */
 int store_job_list(struct store *s, int limit, store_job_cb cb, void *ctx);
 
@@ -129,6 +174,8 @@ int store_cursor_read(struct store *s, struct store_cursor *c, store_event_cb cb
     void *ctx);
 /* Changes whenever anyone commits, this connection included. */
 int store_version(struct store *s, int64_t *v);
+/* Changes only when another connection commits (the worker: a new job, a cancel). */
+int store_others_version(struct store *s, int64_t *v);
 
 /* Records an artifact; content type of one (1 if none); caller frees *ctype. */
 int store_artifact_add(struct store *s, const char *id, const char *name,

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "job.h"
-#include "runner.h"
+#include "oversee.h"
 #include "store.h"
 #include "text.h"
 #include "view.h"
@@ -19,7 +19,7 @@
 #include "xmem.h"
 
 #define WATCH_BAR 30
-#define WATCH_REAP_TICKS 25	/* polls between looks for lost workers (5 s at 200 ms) */
+#define WATCH_REAP_TICKS 25	/* polls between looks for a lost worker (5 s at 200 ms) */
 
 /* Set by SIGINT: Ctrl-C stops the watching, never the job. */
 static volatile sig_atomic_t watch_interrupted;
@@ -249,7 +249,8 @@ watch_stopped(struct watcher *w, const char *id)
 
 /* Follows the job until it ends or Ctrl-C; see watch_job. */
 static int
-watch_follow(struct watcher *w, struct store *st, const char *id, int poll_ms)
+watch_follow(struct watcher *w, const struct config *cfg, struct store *st,
+    const char *id, int poll_ms)
 {
 	int64_t version = -1, v;
 	unsigned ticks = 0;
@@ -260,9 +261,9 @@ watch_follow(struct watcher *w, struct store *st, const char *id, int poll_ms)
 		usleep((useconds_t)poll_ms * 1000);
 		if (watch_interrupted)
 			return watch_stopped(w, id);
-		/* A worker killed with -9 writes no `end`: look for one now and then. */
+		/* A worker killed with -9: a new one adopts the job (oversee.h). */
 		if (++ticks % WATCH_REAP_TICKS == 0)
-			store_reap_lost(st, RUNNER_STALE_S);
+			oversee_check(cfg, st);
 		if (store_version(st, &v) != 0)
 			return 2;
 		if (v == version)
@@ -275,7 +276,8 @@ watch_follow(struct watcher *w, struct store *st, const char *id, int poll_ms)
 }
 
 int
-watch_job(struct store *st, const char *id, FILE *out, int tty, int poll_ms)
+watch_job(const struct config *cfg, struct store *st, const char *id, FILE *out,
+    int tty, int poll_ms)
 {
 	struct watcher w;
 	struct sigaction old;
@@ -289,7 +291,7 @@ watch_job(struct store *st, const char *id, FILE *out, int tty, int poll_ms)
 	if (watch_start(&w, st, id) != 0)
 		return 2;
 	watch_catch(&old);
-	rc = watch_follow(&w, st, id, poll_ms);
+	rc = watch_follow(&w, cfg, st, id, poll_ms);
 	sigaction(SIGINT, &old, NULL);
 	return rc;
 }

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 
+struct config;
 struct store;
 
 /* watch_job's answer when Ctrl-C stopped the watching (the shell's 128 + SIGINT). */
@@ -18,6 +19,7 @@ struct store;
  * Ctrl-C (SIGINT) stops the watching, not the job: it says on stderr how to
  * cancel the job and answers WATCH_INTERRUPTED.
  */
-int watch_job(struct store *st, const char *id, FILE *out, int tty, int poll_ms);
+int watch_job(const struct config *cfg, struct store *st, const char *id, FILE *out,
+    int tty, int poll_ms);
 
 #endif

@@ -53,7 +53,7 @@ LJ_APP=$LJ_TMP/app
 LJ_BIN=$LJ_APP
 LJ_WWW=$LJ_APP/html
 LJ_HANDLERS=$LJ_APP/handlers
-LJ_PROGRAMS="longjob longjob-worker cgi-bin/submit cgi-bin/progress cgi-bin/result"
+LJ_PROGRAMS="longjob longjob-worker longjob-keeper cgi-bin/submit cgi-bin/progress cgi-bin/result"
 LJ_VALGRIND=${LJ_VALGRIND:-}
 
 # What differs between the setups: where the app is mounted, who runs the
@@ -186,7 +186,7 @@ lj_cleanup() {
 		rc=1
 	fi
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
-		for log in "$LJ_RUN"/*.log; do
+		for log in "$LJ_RUN"/*.log "$LJ_STATE"/worker.log; do
 			[ -s "$log" ] || continue
 			echo "# --- $(basename "$log") ---"
 			tail -40 "$log" | sed 's/^/# /'

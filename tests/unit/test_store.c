@@ -47,7 +47,7 @@ test_open(void)
 	sqlite3_finalize(st);
 	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
 	sqlite3_step(st);
-	is_int(sqlite3_column_int(st, 0), 2, "user_version is 2");
+	is_int(sqlite3_column_int(st, 0), 3, "user_version is 3");
 	sqlite3_finalize(st);
 	sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
 	sqlite3_close(db);
@@ -55,7 +55,7 @@ test_open(void)
 	    strstr(cause, "schema version 99") != NULL, "a newer schema is refused");
 	free(cause);
 	sqlite3_open(dbpath, &db);
-	sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL);
 	sqlite3_close(db);
 	return s;
 }
@@ -91,6 +91,17 @@ test_upgrade(void)
 	ok(s != NULL, "a version 1 database opens");
 	is_int(s ? store_job_insert(s, "ffffffffffffffffffffffffffffffff", "t", "{}", "[]", &admit) : -1,
 	    0, "and takes a job with its client: upgraded");
+	{
+		struct store_worker w = { "host", 1, 1, 1, 0, 0, 0 };
+		struct job j;
+
+		job_init(&j);
+		is_int(s ? store_job_get(s, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", &j) : -1, 0,
+		    "its old job reads");
+		ok(j.out_offset == 0 && j.keeper_pid == 0, "with the version 3 columns at 0");
+		job_clear(&j);
+		is_int(s ? store_worker_beat(s, &w) : -1, 0, "and it has the workers table");
+	}
 	store_close(s);
 	free(cause);
 	unlink(path);
@@ -115,7 +126,15 @@ test_per_client(struct store *s)
 	    "nor a job without a client (the command line)");
 }
 
-/* Queue limits, claiming in order, max_running. */
+/* A worker whose type "t" is at its max_running. */
+static int
+test_no_t(void *ctx, const char *type)
+{
+	(void)ctx;
+	return strcmp(type, "t") != 0;
+}
+
+/* Queue limits, claiming in order, per-type limits. */
 static void
 test_queue(struct store *s)
 {
@@ -128,11 +147,13 @@ test_queue(struct store *s)
 	is_int(store_job_insert(s, b, "t", "{}", "[]", &two), 0, "insert b");
 	is_int(store_job_insert(s, a, "t", "{}", "[]", &two), 0, "insert a");
 	is_int(store_job_insert(s, c, "t", "{}", "[]", &two), 1, "third refused: queue full");
-	is_int(store_job_claim(s, 1, getpid(), 30, got), 1, "claim one");
+	is_int(store_job_claim(s, getpid(), NULL, NULL, got), 1, "claim one");
 	is_str(got, b, "the oldest is claimed first");
-	is_int(store_job_claim(s, 1, getpid(), 30, got), 0, "max_running 1: nothing more");
-	is_int(store_job_claim(s, 2, getpid(), 30, got), 1, "max_running 2: one more");
+	is_int(store_job_claim(s, getpid(), test_no_t, NULL, got), 0,
+	    "a type at its limit is not claimed");
+	is_int(store_job_claim(s, getpid(), NULL, NULL, got), 1, "one more");
 	is_str(got, a, "then the next");
+	is_int(store_job_claim(s, getpid(), NULL, NULL, got), 0, "then none is queued");
 	job_init(&j);
 	store_job_get(s, a, &j);
 	is_str(j.state, "running", "a runs");
@@ -207,7 +228,7 @@ test_seen(void *ctx, int64_t seq, const char *job_id, const char *kind, const ch
 	return 0;
 }
 
-/* A lost worker's job is failed; the reaping connection reads its own `end`. */
+/* A lost job is failed; the reaping connection reads its own `end`. */
 static void
 test_reap(struct store *s)
 {
@@ -217,16 +238,13 @@ test_reap(struct store *s)
 	struct store_cursor cur;
 	struct seen seen = { 0 };
 	struct job j;
-	pid_t dead = fork();
 
-	if (dead == 0)
-		_exit(0);
-	waitpid(dead, NULL, 0);
 	is_int(store_job_insert(s, d, "t", "{}", "[]", &ten), 0, "insert d");
-	is_int(store_job_claim(s, 5, dead, 30, got), 1, "claimed by a pid that is gone");
+	is_int(store_job_claim(s, 12345, NULL, NULL, got), 1, "claimed");
 	store_cursor_end(s, &cur);
 	store_cursor_read(s, &cur, test_seen, &seen);
-	is_int(store_reap_lost(s, 30), 1, "reaper finds that one job");
+	is_int(store_job_lost(s, d, "worker lost"), 0, "d is failed as lost");
+	is_int(store_job_lost(s, d, "worker lost"), 1, "once: then it is no longer running");
 	is_int(store_cursor_read(s, &cur, test_seen, &seen), 0, "a cursor of the reaping connection reads");
 	is_int(seen.ends, 1, "and sees the end it wrote itself (its streams get `end`)");
 	job_init(&j);
@@ -235,8 +253,91 @@ test_reap(struct store *s)
 	is_str(j.error, "worker lost", "as worker lost");
 	job_clear(&j);
 	store_job_get(s, b, &j);
-	is_str(j.state, "running", "a job of a live worker is left alone");
+	is_str(j.state, "running", "another running job is left alone");
 	job_clear(&j);
+}
+
+/* Jobs of worker pid that ended since a time (the worker learns of cancels). */
+static void
+test_ended_collect(void *ctx, const char *id, const char *state)
+{
+	struct seen *seen = ctx;
+
+	(void)id;
+	if (strcmp(state, "cancelled") == 0)
+		seen->ends++;
+}
+
+/* Many changes in one transaction; an ended job's are skipped; the worker's own record. */
+static void
+test_batch(struct store *s)
+{
+	const char *f = "1111111111111111111111111111111f", *b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+	struct store_admit ten = { 10, NULL, 0 };
+	struct store_worker w = { "here", 77, 100, 0, 3, 9, 101 }, got;
+	struct seen seen = { 0 };
+	char id[JOBID_LEN + 1];
+	struct job_change c;
+	struct job j;
+	long keeper = 0;
+	int64_t start = 0, seq0, n = 0;
+	int events = 0;
+
+	is_int(store_job_insert(s, f, "t", "{}", "[]", &ten), 0, "insert f");
+	is_int(store_job_claim(s, 4242, NULL, NULL, id), 1, "claim f");
+	job_init(&j);
+	store_job_snapshot(s, f, &j);
+	seq0 = j.last_seq;
+	job_clear(&j);
+	is_int(store_batch_begin(s), 0, "a batch begins");
+	job_change_init(&c);
+	c.event_kind = "log";
+	c.event_json = "{\"line\":\"one\"}";
+	c.keeper_pid = 999;
+	c.keeper_start = 31337;
+	is_int(store_batch_change(s, f, &c), 0, "a change of f");
+	c.event_json = "{\"line\":\"two\"}";
+	c.keeper_pid = c.keeper_start = -1;
+	c.out_offset = 8;
+	c.out_skip = 1;
+	c.out_result = "{\"r\":1}";
+	c.log_count = 2;
+	is_int(store_batch_change(s, f, &c), 0, "another");
+	is_int(store_batch_change(s, "dddddddddddddddddddddddddddddddd", &c), 1,
+	    "a change of an ended job: 1, nothing written");
+	is_int(store_batch_commit(s), 0, "committed");
+	store_job_events(s, f, seq0, count_row, &events);
+	is_int(events, 2, "both events, in one commit");
+	job_init(&j);
+	store_job_get(s, f, &j);
+	ok(j.out_offset == 8 && j.out_skip == 1 && j.log_count == 2 && j.keeper_pid == 999 &&
+	    j.keeper_start == 31337 && j.out_result && strcmp(j.out_result, "{\"r\":1}") == 0,
+	    "the worker's record of the job is kept");
+	ok(j.result == NULL, "a pending result is not the job's result");
+	job_clear(&j);
+	store_batch_begin(s);
+	store_batch_change(s, f, &c);
+	store_batch_abort(s);
+	events = 0;
+	store_job_events(s, f, seq0, count_row, &events);
+	is_int(events, 2, "an aborted batch wrote nothing");
+	is_int(store_job_cancel(s, f, &keeper, &start), 0, "f cancelled");
+	ok(keeper == 999 && start == 31337, "the cancel hands back its keeper");
+	is_int(store_job_ended_since(s, store_now() - 5, 4242, test_ended_collect, &seen), 0,
+	    "ended since");
+	is_int(seen.ends, 1, "finds the cancel of its worker's job");
+	seen.ends = 0;
+	store_job_ended_since(s, store_now() - 5, 4243, test_ended_collect, &seen);
+	is_int(seen.ends, 0, "and not for another worker");
+	is_int(store_pending(s, &n), 0, "pending");
+	ok(n >= 1, "counts the running job b");
+	is_int(store_worker_beat(s, &w), 0, "a worker's heartbeat");
+	is_int(store_worker_get(s, &got), 0, "read back");
+	ok(got.pid == 77 && got.running == 3 && got.commits == 9 && strcmp(got.host, "here") == 0 &&
+	    got.beat > 0, "with its figures");
+	is_int(store_worker_end(s, &w), 0, "the worker leaves");
+	is_int(store_worker_get(s, &got), 1, "and its row is gone");
+	(void)b;
 }
 
 /* Another connection holding the write lock makes writers wait, not fail. */
@@ -279,6 +380,7 @@ main(void)
 	store_version(s, &v2);
 	ok(v1 != v2, "the version changes with our own commits too");
 	test_reap(s);
+	test_batch(s);
 	test_busy(s);
 	test_per_client(s);
 	test_upgrade();

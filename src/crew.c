@@ -1,0 +1,691 @@
+/* crew: the worker's one loop over every job of its host.  See crew.h. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "conf.h"
+#include "crew.h"
+#include "gc.h"
+#include "instance.h"
+#include "job.h"
+#include "keep.h"
+#include "lease.h"
+#include "log.h"
+#include "loop.h"
+#include "proc.h"
+#include "runner.h"
+#include "store.h"
+#include "wake.h"
+#include "xmem.h"
+
+#define CREW_TAG_INOTIFY 1
+#define CREW_TAG_WAKE 2
+#define CREW_TAG_SIGNAL 3
+#define CREW_RETRY_MS 1000	/* after a failed commit */
+#define CREW_TOMB ((struct member *)1)
+
+/* A running job and what the loop has noticed about it. */
+struct member {
+	struct run *r;
+	int ready;		/* its output may have grown */
+	int check;		/* its end may have come */
+	int watched;		/* its keeper's pidfd is in the epoll set */
+};
+
+struct crew {
+	struct instance *in;
+	const struct config *cfg;
+	struct store *st;
+	char *rundir;
+	struct batch batch;
+	struct member **all;	/* the running jobs */
+	size_t n, cap;
+	struct member **slots;	/* by id: open addressing, CREW_TOMB for a removed one */
+	size_t nslots, tombs;
+	int epfd, inofd, wakefd, sigfd, lease_fd;
+	int stop, look, freed, commit_now;
+	int64_t version;	/* others' commits, when last looked */
+	double since;		/* ends are looked for from here (unix time) */
+	long long next_tick, next_look, next_beat, retry_at, idle_since, failing_since;
+	struct store_worker self;
+};
+
+/* Where an id goes in the table: its first 8 hex digits are random. */
+static size_t
+crew_hash(const struct crew *c, const char *id)
+{
+	char head[9];
+
+	snprintf(head, sizeof head, "%s", id);
+	return (size_t)strtoul(head, NULL, 16) & (c->nslots - 1);
+}
+
+/* The member running job id, or NULL. */
+static struct member *
+crew_find(const struct crew *c, const char *id)
+{
+	size_t i = crew_hash(c, id), k;
+	struct member *m;
+
+	for (k = 0; k < c->nslots; k++, i = (i + 1) & (c->nslots - 1)) {
+		if ((m = c->slots[i]) == NULL)
+			return NULL;
+		if (m != CREW_TOMB && strcmp(runner_id(m->r), id) == 0)
+			return m;
+	}
+	return NULL;
+}
+
+/* Puts m in the table (which always has room: see crew_table). */
+static void
+crew_slot(struct crew *c, struct member *m)
+{
+	size_t i = crew_hash(c, runner_id(m->r));
+
+	while (c->slots[i] != NULL && c->slots[i] != CREW_TOMB)
+		i = (i + 1) & (c->nslots - 1);
+	if (c->slots[i] == CREW_TOMB)
+		c->tombs--;
+	c->slots[i] = m;
+}
+
+/* Rebuilds the table at a size that keeps it at most a quarter full. */
+static void
+crew_table(struct crew *c)
+{
+	size_t want = 64, i;
+
+	while (want < 4 * (c->n + 1))
+		want *= 2;
+	if (c->slots != NULL && want == c->nslots && c->tombs < c->nslots / 4)
+		return;
+	free(c->slots);
+	c->nslots = want;
+	c->tombs = 0;
+	c->slots = xcalloc(want, sizeof *c->slots);
+	for (i = 0; i < c->n; i++)
+		crew_slot(c, c->all[i]);
+}
+
+/* Watches a keeper's pidfd. */
+static void
+crew_watch(struct crew *c, struct member *m)
+{
+	struct epoll_event ev;
+	int fd = runner_pidfd(m->r);
+
+	if (fd < 0)
+		return;
+	memset(&ev, 0, sizeof ev);
+	ev.events = EPOLLIN;
+	ev.data.ptr = m;
+	m->watched = epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+/* Stops watching a keeper's pidfd (it has exited: it would stay readable). */
+static void
+crew_unwatch(struct crew *c, struct member *m)
+{
+	if (m->watched)
+		epoll_ctl(c->epfd, EPOLL_CTL_DEL, runner_pidfd(m->r), NULL);
+	m->watched = 0;
+}
+
+/* Adds a run to the crew. */
+static void
+crew_add(struct crew *c, struct run *r)
+{
+	struct member *m = xcalloc(1, sizeof *m);
+
+	m->r = r;
+	m->ready = m->check = 1;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		c->all = xrealloc(c->all, c->cap * sizeof *c->all);
+	}
+	c->all[c->n++] = m;
+	crew_table(c);
+	crew_slot(c, m);
+	crew_watch(c, m);
+}
+
+/* Removes the member at index i and frees its run. */
+static void
+crew_remove(struct crew *c, size_t i)
+{
+	struct member *m = c->all[i];
+	size_t k = crew_hash(c, runner_id(m->r));
+
+	while (c->slots[k] != m)
+		k = (k + 1) & (c->nslots - 1);
+	c->slots[k] = CREW_TOMB;
+	c->tombs++;
+	crew_unwatch(c, m);
+	runner_free(m->r);
+	free(m);
+	c->all[i] = c->all[--c->n];
+	c->freed = 1;
+}
+
+/* A job of the batch had ended elsewhere: stop its handler. */
+static void
+crew_ended(void *ctx, const char *id)
+{
+	struct member *m = crew_find(ctx, id);
+
+	if (m != NULL)
+		runner_stop(m->r);
+}
+
+/* The cancel of one of our jobs, read from the store. */
+static void
+crew_cancelled(void *ctx, const char *id, const char *state)
+{
+	(void)state;
+	crew_ended(ctx, id);
+}
+
+/* Commits the batch when due; frees the runs whose end it held. */
+static void
+crew_commit(struct crew *c, long long now)
+{
+	size_t i;
+
+	if (!c->commit_now && !batch_due(&c->batch, now))
+		return;
+	if (now < c->retry_at)
+		return;
+	c->commit_now = 0;
+	for (i = 0; i < c->n; i++)
+		runner_position(c->all[i]->r, &c->batch);
+	if (c->batch.n == 0)
+		return;
+	if (batch_commit(&c->batch, c->st, crew_ended, c) != 0) {
+		if (c->failing_since == 0)
+			c->failing_since = now;
+		log_warn("the store refused a batch of %zu changes%s; trying again in %d ms "
+		    "(failing for %lld s)", c->batch.n, store_full(c->st) ? " (disk full)" :
+		    store_busy(c->st) ? " (busy)" : "", CREW_RETRY_MS,
+		    (now - c->failing_since) / 1000);
+		c->retry_at = now + CREW_RETRY_MS;
+		return;
+	}
+	if (c->failing_since != 0)
+		log_info("the store takes writes again");
+	c->failing_since = 0;
+	c->self.commits++;
+	c->self.last_commit = store_now();
+	for (i = 0; i < c->n; i++)
+		runner_committed(c->all[i]->r);
+	for (i = c->n; i-- > 0;) {
+		if (runner_done(c->all[i]->r))
+			crew_remove(c, i);
+	}
+}
+
+/* Whether a job of this type may start: within its type's max_running. */
+static int
+crew_may_run(void *ctx, const char *type)
+{
+	struct crew *c = ctx;
+	const struct config_type *t = conf_type_find(c->cfg, type);
+	size_t i;
+	int n = 0;
+
+	if (t == NULL || t->max_running <= 0)
+		return 1;
+	for (i = 0; i < c->n; i++)
+		n += strcmp(runner_type(c->all[i]->r), type) == 0;
+	return n < t->max_running;
+}
+
+/* Claims and starts queued jobs while there is room. */
+static void
+crew_claim(struct crew *c)
+{
+	char id[JOBID_LEN + 1];
+	struct job j;
+	int rc;
+
+	while (c->n < (size_t)c->cfg->max_running && c->batch.n < BATCH_FULL) {
+		if ((rc = store_job_claim(c->st, getpid(), crew_may_run, c, id)) != 1)
+			break;
+		job_init(&j);
+		if (store_job_snapshot(c->st, id, &j) == 0) {
+			crew_add(c, runner_start(c->cfg, &c->batch, &j, 2));
+			/* The keeper's pid goes into the store at once: a successor needs it. */
+			c->commit_now = 1;
+		}
+		job_clear(&j);
+	}
+}
+
+/* Someone else wrote, or a slot was freed: new jobs, cancels. */
+static void
+crew_look(struct crew *c, long long now)
+{
+	int64_t v;
+	double started = store_now();
+
+	c->next_look = now + CREW_POLL_MS;
+	if (store_others_version(c->st, &v) != 0)
+		return;
+	if (v == c->version && !c->look && !c->freed)
+		return;
+	if (v != c->version || c->look) {
+		if (store_job_ended_since(c->st, c->since, getpid(), crew_cancelled, c) == 0)
+			c->since = started - 2;
+	}
+	c->version = v;
+	c->look = c->freed = 0;
+	crew_claim(c);
+}
+
+/* Reads new output, a slice per job per turn. */
+static int
+crew_read(struct crew *c)
+{
+	size_t i;
+	int more = 0;
+
+	if (c->batch.n >= BATCH_FULL)
+		return 0;
+	for (i = 0; i < c->n; i++) {
+		struct member *m = c->all[i];
+
+		if (m->check) {
+			m->check = 0;
+			runner_check_end(m->r, &c->batch);
+		}
+		if (m->ready) {
+			m->ready = runner_read(m->r, &c->batch, CREW_SLICE);
+			more |= m->ready;
+		}
+	}
+	return more;
+}
+
+/* Timers of every run, when the nearest is due. */
+static void
+crew_tick(struct crew *c, long long now)
+{
+	long next = 1000, t;
+	size_t i;
+
+	if (now < c->next_tick)
+		return;
+	for (i = 0; i < c->n; i++) {
+		if ((t = runner_tick(c->all[i]->r, &c->batch, now)) < next)
+			next = t;
+	}
+	c->next_tick = now + (next > 0 ? next : 1);
+}
+
+/* The worker's own row: alive, how busy. */
+static void
+crew_beat(struct crew *c, long long now)
+{
+	if (now < c->next_beat)
+		return;
+	c->next_beat = now + CREW_BEAT_MS;
+	c->self.running = (int)c->n;
+	if (store_worker_beat(c->st, &c->self) != 0)
+		log_warn("cannot record the worker's heartbeat");
+}
+
+/* Handles what inotify says about the run directory. */
+static void
+crew_inotify(struct crew *c)
+{
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	char id[JOBID_LEN + 1];
+	struct member *m;
+	ssize_t n;
+	size_t i;
+
+	while ((n = read(c->inofd, buf, sizeof buf)) > 0) {
+		for (char *p = buf; p < buf + n; p += sizeof *ev + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				for (i = 0; i < c->n; i++)
+					c->all[i]->ready = c->all[i]->check = 1;
+				continue;
+			}
+			if (ev->len == 0 || strlen(ev->name) < JOBID_LEN)
+				continue;
+			memcpy(id, ev->name, JOBID_LEN);
+			id[JOBID_LEN] = '\0';
+			if ((m = crew_find(c, id)) == NULL)
+				continue;
+			if (strcmp(ev->name + JOBID_LEN, ".out") == 0)
+				m->ready = 1;
+			else if (strcmp(ev->name + JOBID_LEN, ".exit") == 0)
+				m->check = 1;
+		}
+	}
+}
+
+/* SIGTERM/SIGINT: stop; SIGCHLD: reap the keepers that have exited. */
+static void
+crew_signals(struct crew *c)
+{
+	struct signalfd_siginfo si;
+	int status;
+
+	while (read(c->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			log_info("stopping (signal %u); the running jobs go on and the next "
+			    "worker adopts them", si.ssi_signo);
+			c->stop = 1;
+		}
+	}
+	while (waitpid(-1, &status, WNOHANG) > 0)
+		;
+}
+
+/* How long the loop may sleep. */
+static int
+crew_timeout(struct crew *c, long long now, int more)
+{
+	long long next = c->next_look;
+
+	if (more || c->commit_now)
+		return 0;
+	if (c->next_tick < next)
+		next = c->next_tick;
+	if (c->batch.n > 0) {
+		long long due = c->batch.first_ms + BATCH_MS;
+
+		if (due < c->retry_at)
+			due = c->retry_at;
+		if (due < next)
+			next = due;
+	}
+	if (c->next_beat < next)
+		next = c->next_beat;
+	if (c->n == 0 && c->batch.n == 0 && c->idle_since + CREW_IDLE_MS < next)
+		next = c->idle_since + CREW_IDLE_MS;
+	return next > now ? (int)(next - now) : 0;
+}
+
+/* Waits for something to happen and notes it. */
+static void
+crew_wait(struct crew *c, int timeout)
+{
+	struct epoll_event evs[64];
+	int n, i;
+	char drain[4096];
+
+	n = epoll_wait(c->epfd, evs, 64, timeout);
+	for (i = 0; i < n; i++) {
+		switch (evs[i].data.u64) {
+		case CREW_TAG_INOTIFY:
+			crew_inotify(c);
+			break;
+		case CREW_TAG_WAKE:
+			while (read(c->wakefd, drain, sizeof drain) > 0)
+				;
+			c->next_look = 0;
+			break;
+		case CREW_TAG_SIGNAL:
+			crew_signals(c);
+			break;
+		default: {
+			struct member *m = evs[i].data.ptr;
+
+			m->check = 1;
+			crew_unwatch(c, m);
+			}
+		}
+	}
+}
+
+/* Adopts one running job a previous worker left. */
+static void
+crew_adopt_one(void *ctx, const struct job *j)
+{
+	struct crew *c = ctx;
+
+	if (crew_find(c, j->id) == NULL)
+		crew_add(c, runner_adopt(c->cfg, &c->batch, j));
+}
+
+/*
+ * Files in the run directory of jobs nobody runs (cancelled while no
+ * worker was there): their keepers are stopped and the files go.
+ */
+static void
+crew_sweep(struct crew *c)
+{
+	DIR *d = opendir(c->rundir);
+	struct dirent *e;
+	char id[JOBID_LEN + 1];
+	struct job j;
+	int fd;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strlen(e->d_name) != JOBID_LEN + 4 || strcmp(e->d_name + JOBID_LEN, ".out") != 0)
+			continue;
+		memcpy(id, e->d_name, JOBID_LEN);
+		id[JOBID_LEN] = '\0';
+		if (crew_find(c, id) != NULL)
+			continue;
+		job_init(&j);
+		if (store_job_get(c->st, id, &j) == 0 && j.keeper_pid > 0 &&
+		    (fd = proc_open((pid_t)j.keeper_pid, j.keeper_start)) >= 0) {
+			log_info("job %s ended while no worker ran: stopping its keeper (pid %ld)",
+			    id, j.keeper_pid);
+			proc_signal(fd, SIGTERM);
+			close(fd);
+		}
+		job_clear(&j);
+		keep_remove(c->rundir, id);
+	}
+	closedir(d);
+}
+
+/* Takes over what the previous worker left: its running jobs. */
+static void
+crew_adopt(struct crew *c)
+{
+	if (store_job_running(c->st, crew_adopt_one, c) != 0)
+		log_error("cannot list the running jobs to adopt");
+	crew_sweep(c);
+	c->commit_now = 1;
+	c->look = 1;
+	c->next_look = 0;
+}
+
+/* Adds fd to the epoll set under a tag. */
+static void
+crew_epoll(struct crew *c, int fd, uint64_t tag)
+{
+	struct epoll_event ev;
+
+	if (fd < 0)
+		return;
+	memset(&ev, 0, sizeof ev);
+	ev.events = EPOLLIN;
+	ev.data.u64 = tag;
+	epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* The descriptors the loop watches; -1 (logged) if it cannot run. */
+static int
+crew_open(struct crew *c)
+{
+	sigset_t set;
+
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	c->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (c->epfd < 0 || c->sigfd < 0) {
+		log_error("epoll/signalfd: %s", strerror(errno));
+		return -1;
+	}
+	if (mkdir(c->rundir, 0700) != 0 && errno != EEXIST) {
+		log_error("%s: %s", c->rundir, strerror(errno));
+		return -1;
+	}
+	c->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (c->inofd < 0 || inotify_add_watch(c->inofd, c->rundir, IN_MODIFY | IN_MOVED_TO) < 0) {
+		log_warn("%s: inotify: %s; output is looked for every %d ms", c->rundir,
+		    strerror(errno), CREW_POLL_MS);
+		if (c->inofd >= 0)
+			close(c->inofd);
+		c->inofd = -1;
+	}
+	c->wakefd = wake_open(c->cfg->database);
+	crew_epoll(c, c->inofd, CREW_TAG_INOTIFY);
+	crew_epoll(c, c->wakefd, CREW_TAG_WAKE);
+	crew_epoll(c, c->sigfd, CREW_TAG_SIGNAL);
+	return 0;
+}
+
+/* Where inotify is missing: every job's output and end are looked at now and then. */
+static void
+crew_poll_all(struct crew *c, long long now)
+{
+	static long long last;
+	size_t i;
+
+	if (c->inofd >= 0 || now - last < CREW_POLL_MS)
+		return;
+	last = now;
+	for (i = 0; i < c->n; i++)
+		c->all[i]->ready = c->all[i]->check = 1;
+}
+
+/*
+ * Nothing runs or waits: the worker goes.  The lease is given up first and
+ * the queue looked at after, so that a job queued meanwhile is either seen
+ * here (and the lease taken again) or sees the lease free and starts a
+ * worker itself.  1 if the worker goes on.
+ */
+static int
+crew_leave(struct crew *c)
+{
+	int64_t pending = 0;
+
+	gc_run(c->cfg, c->st, c->cfg->retain_s);
+	store_worker_end(c->st, &c->self);
+	lease_drop(c->lease_fd);
+	c->lease_fd = -1;
+	if (store_pending(c->st, &pending) != 0 || pending == 0)
+		return 0;
+	if ((c->lease_fd = lease_take(c->cfg->spool)) < 0)
+		return 0;
+	log_info("%lld jobs came while it was leaving: going on", (long long)pending);
+	c->idle_since = 0;
+	crew_adopt(c);
+	return 1;
+}
+
+/* The loop itself; see crew.h. */
+static void
+crew_loop(struct crew *c)
+{
+	long long now;
+	int more = 1;
+
+	while (!c->stop) {
+		now = loop_now_ms();
+		crew_wait(c, crew_timeout(c, now, more));
+		now = loop_now_ms();
+		crew_poll_all(c, now);
+		more = crew_read(c);
+		if (now >= c->next_look || c->look || c->freed)
+			crew_look(c, now);
+		crew_tick(c, now);
+		crew_commit(c, now);
+		crew_beat(c, now);
+		if (c->n > 0 || c->batch.n > 0) {
+			c->idle_since = now;
+			continue;
+		}
+		if (now - c->idle_since >= CREW_IDLE_MS && !crew_leave(c))
+			break;
+	}
+}
+
+/* Frees everything; the runs still going keep their files for the next worker. */
+static void
+crew_close(struct crew *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		runner_free(c->all[i]->r);
+		free(c->all[i]);
+	}
+	free(c->all);
+	free(c->slots);
+	batch_free(&c->batch);
+	free(c->rundir);
+	if (c->inofd >= 0)
+		close(c->inofd);
+	if (c->wakefd >= 0)
+		close(c->wakefd);
+	if (c->sigfd >= 0)
+		close(c->sigfd);
+	if (c->epfd >= 0)
+		close(c->epfd);
+}
+
+int
+crew_run(struct instance *in, int lease_fd)
+{
+	struct crew c;
+	long long now = loop_now_ms();
+
+	memset(&c, 0, sizeof c);
+	c.in = in;
+	c.cfg = in->cfg;
+	c.st = in->st;
+	c.lease_fd = lease_fd;
+	c.epfd = c.inofd = c.wakefd = c.sigfd = -1;
+	c.rundir = xasprintf("%s/%s", c.cfg->spool, KEEP_DIR);
+	c.version = -1;
+	c.since = store_now() - 60;
+	c.idle_since = now;
+	batch_init(&c.batch);
+	gethostname(c.self.host, sizeof c.self.host - 1);
+	c.self.pid = getpid();
+	c.self.started = store_now();
+	crew_table(&c);
+	if (crew_open(&c) != 0) {
+		crew_close(&c);
+		return 1;
+	}
+	log_info("started (pid %ld, max_running %d)", (long)getpid(), c.cfg->max_running);
+	crew_adopt(&c);
+	crew_loop(&c);
+	if (c.stop) {
+		c.commit_now = 1;
+		crew_commit(&c, loop_now_ms());
+		store_worker_end(c.st, &c.self);
+	}
+	lease_drop(c.lease_fd);
+	log_info("stopped");
+	crew_close(&c);
+	return 0;
+}

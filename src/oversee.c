@@ -1,0 +1,67 @@
+/* oversee: a worker for jobs that need one.  See oversee.h. */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "lease.h"
+#include "log.h"
+#include "oversee.h"
+#include "spawn.h"
+#include "store.h"
+#include "xmem.h"
+
+int
+oversee_start(const struct config *cfg, char **cause)
+{
+	char *argv[] = { cfg->worker, "--config", cfg->path, NULL };
+	/* The worker gets a clean environment, but for these (debugging, tests). */
+	static const char *keep[] = { "LONGJOB_DEBUG", "ASAN_OPTIONS", "UBSAN_OPTIONS",
+	    "LSAN_OPTIONS", NULL };
+	char *envp[6] = { "PATH=/usr/local/bin:/usr/bin:/bin" }, *why = NULL;
+	int i, n = 1, rc;
+
+	for (i = 0; keep[i] != NULL; i++) {
+		if (getenv(keep[i]) != NULL)
+			envp[n++] = xasprintf("%s=%s", keep[i], getenv(keep[i]));
+	}
+	envp[n] = NULL;
+	rc = spawn_detached(cfg->worker, argv, envp, &why);
+	while (--n > 0)
+		free(envp[n]);
+	if (rc != 0) {
+		/* Where the sysadmin looks: the web server's error log. */
+		log_error("cannot start the worker (%s): %s", cfg->worker, why);
+		if (cause != NULL)
+			*cause = why;
+		else
+			free(why);
+	}
+	return rc;
+}
+
+int
+oversee_check(const struct config *cfg, struct store *st)
+{
+	int64_t pending = 0;
+	char *why = NULL, *error;
+	int held = lease_held(cfg->spool);
+
+	if (held != 0)
+		return held < 0 ? -1 : 0;
+	if (store_pending(st, &pending) != 0)
+		return -1;
+	if (pending == 0)
+		return 0;
+	log_warn("%lld jobs queued or running and no worker: starting one", (long long)pending);
+	if (oversee_start(cfg, &why) == 0)
+		return 1;
+	/* Nothing can adopt them: end them, so that no stream waits for ever. */
+	error = xasprintf("worker lost, and no new one can be started: %s", why);
+	store_reap_lost(st, error);
+	free(error);
+	free(why);
+	return -1;
+}
