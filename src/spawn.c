@@ -1,4 +1,4 @@
-/* spawn: detached workers and job handlers, started with execve (no shell). */
+/* spawn: detached workers, keepers and job handlers, started with execve (no shell). */
 #include "config.h"
 
 #include <dirent.h>
@@ -135,9 +135,13 @@ spawn_detached(const char *path, char *const argv[], char *const envp[], char **
 	return spawn_outcome(report[0], path, cause);
 }
 
-pid_t
-spawn_process(const char *path, char *const argv[], char *const envp[],
-    const char *dir, const int fds[3])
+/*
+ * Starts path in a process group of its own, with fds as its stdio, in dir;
+ * with pdeathsig, it gets SIGKILL when this process dies.  The pid, or -1.
+ */
+static pid_t
+spawn_grouped(const char *path, char *const argv[], char *const envp[],
+    const char *dir, const int fds[3], int pdeathsig)
 {
 	pid_t parent = getpid();
 	pid_t pid = fork();
@@ -149,7 +153,7 @@ spawn_process(const char *path, char *const argv[], char *const envp[],
 	if (pid == 0) {
 		setpgid(0, 0);
 		/* If the parent died before this line, the signal would never come. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		if (pdeathsig && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
 			_exit(125);
 		spawn_stdio(fds, -1);
 		spawn_reset_signals();
@@ -164,6 +168,20 @@ spawn_process(const char *path, char *const argv[], char *const envp[],
 	/* Also from the parent, so a signal sent at once reaches the group. */
 	setpgid(pid, pid);
 	return pid;
+}
+
+pid_t
+spawn_process(const char *path, char *const argv[], char *const envp[],
+    const char *dir, const int fds[3])
+{
+	return spawn_grouped(path, argv, envp, dir, fds, 1);
+}
+
+pid_t
+spawn_keeper(const char *path, char *const argv[], char *const envp[],
+    const char *dir, const int fds[3])
+{
+	return spawn_grouped(path, argv, envp, dir, fds, 0);
 }
 
 int

@@ -16,7 +16,10 @@
  * or timeout can signal the handler and everything it started) with the
  * given stdio, in the given directory.  The handler is killed if the worker
  * dies (PR_SET_PDEATHSIG): a worker killed with -9 leaves no handler running
- * on, unwatched, for a job already failed as "worker lost".
+ * on, unwatched, for a job already failed as "worker lost".  spawn_keeper
+ * starts a job's keeper (keep.h) the same way but without that signal: the
+ * keeper is what outlives the worker, and it starts the handler itself
+ * with spawn_process, so that the handler dies with its keeper instead.
  *
  * A process group does not hold everything a handler starts: a child may
  * leave it (setsid) and outlive the handler.  So the worker makes itself a
@@ -45,6 +48,14 @@ int spawn_detached(const char *path, char *const argv[], char *const envp[],
  * failure on its stderr and exits 127.
  */
 pid_t spawn_process(const char *path, char *const argv[], char *const envp[],
+    const char *dir, const int fds[3]);
+/*
+ * The same without the parent-death signal, for the keeper of a job
+ * (keep.h): it must outlive the worker that starts it, even one killed
+ * with -9.  Returns the pid, or -1 (logged); an exec failure is reported on
+ * its stderr (fds[2]) with exit status 127.
+ */
+pid_t spawn_keeper(const char *path, char *const argv[], char *const envp[],
     const char *dir, const int fds[3]);
 /* Makes orphaned descendants this process's children (PR_SET_CHILD_SUBREAPER); 0, or -1 (logged). */
 int spawn_subreaper(void);

@@ -9,7 +9,8 @@ mkdir -p "$LJ_TMP/build"
 (cd "$LJ_TMP/build" && "$top_srcdir/configure" -q --prefix="$prefix" >/dev/null &&
 	make -s -j2 >/dev/null 2>&1 && make -s install >/dev/null 2>&1)
 lj_check $? "configure --prefix && make && make install"
-for f in bin/longjob libexec/longjob/longjob-worker libexec/longjob/cgi-bin/submit \
+for f in bin/longjob libexec/longjob/longjob-worker libexec/longjob/longjob-keeper \
+	libexec/longjob/cgi-bin/submit \
 	libexec/longjob/cgi-bin/progress libexec/longjob/cgi-bin/result \
 	libexec/longjob/jobs/render libexec/longjob/jobs/import libexec/longjob/jobs/hello \
 	share/longjob/www/job.html \
