@@ -679,7 +679,7 @@ store_batch_abort(struct store *s)
 		store_exec(s, SQL_ROLLBACK);
 }
 
-/* Fails one lost job inside the caller's transaction. */
+/* Fails one lost job inside the caller's transaction; 1 if it was not running. */
 static int
 store_fail_lost(struct store *s, const char *id, const char *error, double now)
 {
@@ -699,6 +699,10 @@ store_fail_lost(struct store *s, const char *id, const char *error, double now)
 		return store_fail(s, "fail lost job");
 	}
 	sqlite3_reset(st);
+	if (sqlite3_changes(s->db) == 0) {
+		json_object_put(o);
+		return 1;
+	}
 	log_warn("job %s: %s", id, error);
 	json_object_object_add(o, "state", json_object_new_string("failed"));
 	json_object_object_add(o, "error", json_object_new_string(error));
@@ -716,8 +720,6 @@ store_job_lost(struct store *s, const char *id, const char *error)
 	if (store_exec(s, SQL_BEGIN_IMMEDIATE) != 0)
 		return -1;
 	rc = store_fail_lost(s, id, error, store_now());
-	if (rc == 0 && sqlite3_changes(s->db) == 0)
-		rc = 1;
 	return store_end(s, rc);
 }
 
@@ -738,9 +740,9 @@ store_reap_lost(struct store *s, const char *error)
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE && n < 256)
 		return store_end(s, store_fail(s, "list running jobs"));
 	sqlite3_reset(st);
-	for (i = 0, rc = 0; i < n && rc == 0; i++)
+	for (i = 0, rc = 0; i < n && rc >= 0; i++)
 		rc = store_fail_lost(s, ids[i], error, now);
-	return store_end(s, rc == 0 ? n : -1);
+	return store_end(s, rc >= 0 ? n : -1);
 }
 
 /* Claims job id for worker pid inside the caller's transaction. */
