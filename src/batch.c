@@ -41,7 +41,7 @@ batch_next(struct batch *b, const char *id)
 		b->cap = b->cap ? b->cap * 2 : 256;
 		b->items = xrealloc(b->items, b->cap * sizeof *b->items);
 	}
-	if (b->n == 0)
+	if (b->n == 0 && !b->touched)
 		b->first_ms = loop_now_ms();
 	it = &b->items[b->n++];
 	memset(it, 0, sizeof *it);
@@ -76,10 +76,20 @@ batch_artifact(struct batch *b, const char *id, const char *name, const char *ct
 	it->ctype = xstrdup(ctype);
 }
 
+void
+batch_touch(struct batch *b)
+{
+	if (b->n > 0 || b->touched)
+		return;
+	b->touched = 1;
+	b->first_ms = loop_now_ms();
+}
+
 int
 batch_due(const struct batch *b, long long now_ms)
 {
-	return b->n > 0 && (b->n >= BATCH_MAX || now_ms - b->first_ms >= BATCH_MS);
+	return (b->n > 0 || b->touched) &&
+	    (b->n >= BATCH_MAX || now_ms - b->first_ms >= BATCH_MS);
 }
 
 /* Frees one item's strings. */
@@ -140,6 +150,7 @@ batch_clear(struct batch *b)
 	for (i = 0; i < b->n; i++)
 		batch_item_free(&b->items[i]);
 	b->n = 0;
+	b->touched = 0;
 }
 
 int
@@ -149,8 +160,10 @@ batch_commit(struct batch *b, struct store *st,
 	size_t i;
 	int rc = 0, any_ended = 0;
 
-	if (b->n == 0)
+	if (b->n == 0) {
+		b->touched = 0;
 		return 0;
+	}
 	if (store_batch_begin(st) != 0)
 		return -1;
 	for (i = 0; i < b->n && rc == 0; i++)

@@ -35,7 +35,8 @@ struct batch_item;
 struct batch {
 	struct batch_item *items;
 	size_t n, cap;
-	long long first_ms;	/* when the oldest item was added */
+	long long first_ms;	/* when the oldest item was added (or it was touched) */
+	int touched;		/* a job's position moved, with no item yet */
 };
 
 void batch_init(struct batch *b);
@@ -43,6 +44,12 @@ void batch_init(struct batch *b);
 void batch_change(struct batch *b, const char *id, const struct job_change *c);
 /* Adds an artifact of job id. */
 void batch_artifact(struct batch *b, const char *id, const char *name, const char *ctype);
+/*
+ * Notes that a job's position moved without a change (output skipped or
+ * dropped): the batch is then due like one holding an item, so that the
+ * position is committed and the keeper may write on.
+ */
+void batch_touch(struct batch *b);
 /* 1 if the batch is due: old or large enough. */
 int batch_due(const struct batch *b, long long now_ms);
 /*

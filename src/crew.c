@@ -210,8 +210,10 @@ crew_commit(struct crew *c, long long now)
 	c->commit_now = 0;
 	for (i = 0; i < c->n; i++)
 		runner_position(c->all[i]->r, &c->batch);
-	if (c->batch.n == 0)
+	if (c->batch.n == 0) {
+		c->batch.touched = 0;
 		return;
+	}
 	if (batch_commit(&c->batch, c->st, crew_ended, c) != 0) {
 		if (c->failing_since == 0)
 			c->failing_since = now;
@@ -406,7 +408,7 @@ crew_timeout(struct crew *c, long long now, int more)
 		return 0;
 	if (c->next_tick < next)
 		next = c->next_tick;
-	if (c->batch.n > 0) {
+	if (c->batch.n > 0 || c->batch.touched) {
 		long long due = c->batch.first_ms + BATCH_MS;
 
 		if (due < c->retry_at)
@@ -618,7 +620,7 @@ crew_loop(struct crew *c)
 		crew_tick(c, now);
 		crew_commit(c, now);
 		crew_beat(c, now);
-		if (c->n > 0 || c->batch.n > 0) {
+		if (c->n > 0 || c->batch.n > 0 || c->batch.touched) {
 			c->idle_since = now;
 			continue;
 		}

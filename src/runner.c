@@ -440,16 +440,25 @@ runner_lines(struct run *r, struct batch *b, int eof)
 int
 runner_read(struct run *r, struct batch *b, long max)
 {
-	long got;
+	long got, total = 0;
 
 	if (r->out_fd < 0 || r->ended)
 		return 0;
-	if ((got = tail_read(&r->tail, (size_t)max)) < 0) {
-		log_error("job %s: reading its output: %s", r->id, strerror(errno));
-		return 0;
+	/* Each read takes at most a line's worth more than its lines use: take them, read on. */
+	while (total < max) {
+		if ((got = tail_read(&r->tail, (size_t)(max - total))) < 0) {
+			log_error("job %s: reading its output: %s", r->id, strerror(errno));
+			return 0;
+		}
+		runner_lines(r, b, 0);
+		if (got == 0)
+			return 0;
+		/* Even with no line taken (a cut line's rest skipped), the position moved. */
+		r->moved = 1;
+		batch_touch(b);
+		total += got;
 	}
-	runner_lines(r, b, 0);
-	return got >= max;
+	return 1;
 }
 
 /* The offset a successor would resume at, and whether it is inside a cut line. */
