@@ -58,7 +58,7 @@ struct crew {
 	int stop, look, freed, commit_now;
 	int64_t version;	/* others' commits, when last looked */
 	double since;		/* ends are looked for from here (unix time) */
-	long long next_tick, next_look, next_beat, retry_at, idle_since, failing_since;
+	long long next_tick, next_look, next_beat, next_gc, retry_at, idle_since, failing_since;
 	struct store_worker self;
 };
 
@@ -333,6 +333,16 @@ crew_tick(struct crew *c, long long now)
 			next = t;
 	}
 	c->next_tick = now + (next > 0 ? next : 1);
+}
+
+/* Retention while busy: a worker that never idles must not let the store grow. */
+static void
+crew_gc(struct crew *c, long long now)
+{
+	if (now < c->next_gc)
+		return;
+	c->next_gc = now + CREW_GC_MS;
+	gc_run(c->cfg, c->st, c->cfg->retain_s);
 }
 
 /* The worker's own row: alive, how busy. */
@@ -620,6 +630,7 @@ crew_loop(struct crew *c)
 		crew_tick(c, now);
 		crew_commit(c, now);
 		crew_beat(c, now);
+		crew_gc(c, now);
 		if (c->n > 0 || c->batch.n > 0 || c->batch.touched) {
 			c->idle_since = now;
 			continue;
@@ -669,6 +680,7 @@ crew_run(struct instance *in, int lease_fd)
 	c.version = -1;
 	c.since = store_now() - 60;
 	c.idle_since = now;
+	c.next_gc = now + CREW_GC_MS;
 	batch_init(&c.batch);
 	gethostname(c.self.host, sizeof c.self.host - 1);
 	c.self.pid = getpid();

@@ -27,6 +27,8 @@
 #define CREW_BEAT_MS 5000
 /* How long an idle worker waits for new jobs before it exits. */
 #define CREW_IDLE_MS 1000
+/* Ended jobs past retain_s are removed this often while the worker is busy (and when it leaves). */
+#define CREW_GC_MS 1000
 /* The store is looked at this often even when nothing wakes the loop. */
 #define CREW_POLL_MS 250
 

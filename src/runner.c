@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "batch.h"
@@ -629,6 +630,15 @@ runner_finish(struct run *r, struct batch *b, const struct keep_exit *e)
 	free(error);
 }
 
+/* 1 if the file system of the run directory has no space left. */
+static int
+runner_disk_full(const struct run *r)
+{
+	struct statvfs sv;
+
+	return statvfs(r->rundir, &sv) == 0 && sv.f_bavail == 0;
+}
+
 void
 runner_check_end(struct run *r, struct batch *b)
 {
@@ -650,7 +660,9 @@ runner_check_end(struct run *r, struct batch *b)
 		}
 		while (runner_read(r, b, 1 << 20))
 			;
-		error = xasprintf("worker lost: the job's keeper (pid %ld) is gone and its "
+		/* A keeper that could not write its .exit: most likely the disk. */
+		error = runner_disk_full(r) ? xstrdup("stopped: the server's disk is full") :
+		    xasprintf("worker lost: the job's keeper (pid %ld) is gone and its "
 		    "handler with it", r->keeper);
 		runner_end(r, b, "failed", error);
 		free(error);
