@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -42,6 +43,19 @@ oversee_start(const struct config *cfg, char **cause)
 	return rc;
 }
 
+/*
+ * 1 if this process may start the worker: it owns the spool.  Root running
+ * `longjob list` on a host whose store belongs to www-data must not start a
+ * worker as root, whose files the web server could not read.
+ */
+static int
+oversee_owner(const struct config *cfg)
+{
+	struct stat sb;
+
+	return stat(cfg->spool, &sb) != 0 || sb.st_uid == geteuid();
+}
+
 int
 oversee_check(const struct config *cfg, struct store *st)
 {
@@ -51,6 +65,8 @@ oversee_check(const struct config *cfg, struct store *st)
 
 	if (held != 0)
 		return held < 0 ? -1 : 0;
+	if (!oversee_owner(cfg))
+		return 0;
 	if (store_pending(st, &pending) != 0)
 		return -1;
 	if (pending == 0)

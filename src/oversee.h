@@ -8,7 +8,9 @@
  * worker was lost (killed, or its host's memory ran out); a new one adopts
  * the running jobs, whose handlers went on under their keepers (keep.h).
  * Only when no worker can be started at all are running jobs failed as
- * "worker lost", so that no stream waits for ever.
+ * "worker lost", so that no stream waits for ever.  Only the spool's owner
+ * looks: root running `longjob list` must not start a worker as root on a
+ * host whose store belongs to the web server's user.
  */
 #ifndef LONGJOB_OVERSEE_H
 #define LONGJOB_OVERSEE_H

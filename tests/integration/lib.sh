@@ -542,6 +542,8 @@ lj_handler_of() {
 	for p in /proc/[0-9]*; do
 		[ "$(readlink "$p/cwd" 2>/dev/null)" = "$LJ_STATE/spool/$1" ] || continue
 		pid=${p#/proc/}
+		# Its keeper works there too, and leads a group of its own.
+		tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -q longjob-keeper && continue
 		[ "$(cut -d' ' -f5 "$p/stat" 2>/dev/null)" = "$pid" ] && { echo "$pid"; return 0; }
 	done
 	return 1
