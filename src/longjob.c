@@ -356,8 +356,9 @@ run_command(int argc, char **argv)
 		free(cause);
 		return 1;
 	}
-	/* Before showing any job: one whose worker died gets a new one that adopts it. */
-	if (strcmp(argv[1], "submit") != 0)
+	/* Before showing jobs: running ones whose worker died get a new one that adopts them. */
+	if (strcmp(argv[1], "show") == 0 || strcmp(argv[1], "watch") == 0 ||
+	    strcmp(argv[1], "list") == 0)
 		oversee_check(in.cfg, in.st);
 	if (strcmp(argv[1], "submit") == 0)
 		rc = cmd_submit(&in, argc - 2, argv + 2);
