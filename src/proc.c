@@ -53,25 +53,6 @@ proc_alive(pid_t pid)
 	return !proc_stat_dead(stat);
 }
 
-int
-proc_is_worker(pid_t pid)
-{
-	char cmd[4096], *arg;
-	ssize_t n;
-
-	if (!proc_alive(pid) || (n = proc_read(pid, "cmdline", cmd, sizeof cmd)) <= 0)
-		return 0;
-	/*
-	 * Any argument, not only argv[0]: under valgrind (the tests' memcheck
-	 * pass) or another launcher, argv[0] is the launcher.
-	 */
-	for (arg = cmd; arg < cmd + n; arg += strlen(arg) + 1) {
-		if (strstr(arg, "longjob-worker") != NULL)
-			return 1;
-	}
-	return 0;
-}
-
 int64_t
 proc_start_time(pid_t pid)
 {
