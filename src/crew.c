@@ -314,6 +314,9 @@ crew_read(struct crew *c)
 		if (m->ready) {
 			m->ready = runner_read(m->r, &c->batch, CREW_SLICE);
 			more |= m->ready;
+			/* A progress line left pending is written when its window ends. */
+			if (runner_due(m->r) < c->next_tick)
+				c->next_tick = runner_due(m->r);
 		}
 	}
 	return more;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -667,6 +668,13 @@ runner_check_end(struct run *r, struct batch *b)
 		runner_end(r, b, "failed", error);
 		free(error);
 	}
+}
+
+long long
+runner_due(const struct run *r)
+{
+	return r->pending && !r->ended ? r->last_write_ms + r->cfg->progress_interval_ms :
+	    LLONG_MAX;
 }
 
 long

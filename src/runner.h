@@ -68,6 +68,8 @@ int runner_pidfd(const struct run *r);
 int runner_read(struct run *r, struct batch *b, long max);
 /* Looks for the handler's end (.exit, or the keeper gone) and records it. */
 void runner_check_end(struct run *r, struct batch *b);
+/* When its pending progress is due (loop_now_ms), or LLONG_MAX if none is pending. */
+long long runner_due(const struct run *r);
 /* Timers (pending progress, the timeout): milliseconds until the next one. */
 long runner_tick(struct run *r, struct batch *b, long long now_ms);
 /* Before a commit: adds the run's position to the batch if it moved. */

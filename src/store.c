@@ -115,7 +115,7 @@ enum store_sql {
 	SQL_EVENTS_AFTER, SQL_MAX_SEQ, SQL_DATA_VERSION, SQL_ARTIFACT_ADD,
 	SQL_ARTIFACT_GET, SQL_CANCEL, SQL_GC_LIST, SQL_GC_EVENTS, SQL_GC_ARTIFACTS,
 	SQL_GC_JOB, SQL_UNSTARTABLE, SQL_CLIENT_JOBS, SQL_ENDED_SINCE, SQL_PENDING,
-	SQL_WORKER_BEAT, SQL_WORKER_GET, SQL_WORKER_END, SQL_COUNT
+	SQL_WORKER_BEAT, SQL_WORKER_GET, SQL_WORKER_END, SQL_ANY_QUEUED, SQL_COUNT
 };
 
 /* The columns of a job, in the order store_row_job reads them. */
@@ -164,6 +164,7 @@ static const char *store_sql_text[SQL_COUNT] = {
 	    " heartbeat = ?2, worker_pid = ?3 WHERE id = ?1 AND state = 'queued'",
 	[SQL_ENDED_SINCE] = "SELECT id, state FROM jobs WHERE finished >= ?1"
 	    " AND worker_pid = ?2",
+	[SQL_ANY_QUEUED] = "SELECT count(*) FROM (SELECT 1 FROM jobs WHERE state = 'queued' LIMIT 1)",
 	[SQL_PENDING] = "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')",
 	[SQL_WORKER_BEAT] = "INSERT OR REPLACE INTO workers (host, pid, started, beat,"
 	    " running, commits, last_commit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -767,8 +768,14 @@ store_job_claim(struct store *s, pid_t pid, store_type_cb may_run, void *ctx,
     char out[JOBID_LEN + 1])
 {
 	sqlite3_stmt *st;
+	int64_t any = 0;
 	int rc = 0, step;
 
+	/* A read first: the usual answer, nothing queued, takes no write lock. */
+	if (store_int_query(s, SQL_ANY_QUEUED, NULL, &any) != 0)
+		return -1;
+	if (any == 0)
+		return 0;
 	if (store_exec(s, SQL_BEGIN_IMMEDIATE) != 0)
 		return -1;
 	if ((st = store_stmt(s, SQL_QUEUED)) == NULL)

@@ -57,6 +57,8 @@ lj_check $? "the store says cancelled"
 
 id=$(lj_submit stubborn)
 lj_stream "$id" "$LJ_TMP/t" -k 2 -l 0
+# Its progress line says its trap is set: a SIGTERM before it would end it.
+lj_running_handler "$id" >/dev/null
 # Found before the cancel: a /proc scan on a busy machine can take seconds.
 stubborn=$(handler_pids "$id")
 lj_is "$(cancel "$C/$id/cancel")" 200 "a handler that ignores SIGTERM is cancelled"

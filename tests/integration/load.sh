@@ -1,6 +1,7 @@
 #!/bin/bash
 # Load: a burst of 200 submissions at once never runs more than max_running
-# handlers together, and every job completes; with the queue full, submit
+# handlers together, and every job completes; a type's own max_running holds
+# its jobs back, not the others'; with the queue full, submit
 # answers 503 with Retry-After, and the browser that posted the form gets a
 # page saying so.  Behind lighttpd (one run: the front ends are tested by
 # the web-facing suite; this is about the queue).
@@ -10,6 +11,7 @@ lj_write_config
 lj_config_set max_running 3
 lj_add_type stamp "{ \"argv\": [\"$LJ_HANDLERS/stamp\", \"$LJ_TMP/ledger\"] }"
 lj_add_type long "{ \"argv\": [\"$LJ_HANDLERS/slow\", \"30\"] }"
+lj_add_type one "{ \"argv\": [\"$LJ_HANDLERS/slow\", \"2\"], \"max_running\": 1 }"
 lj_start
 S=$LJ_URL/longjob/submit
 db=$LJ_STATE/longjob.db
@@ -30,6 +32,17 @@ most=$(sort -k2,2n "$LJ_TMP/ledger" |
 	awk '$1 == "+" { n++; if (n > m) m = n } $1 == "-" { n-- } END { print m }')
 [ "$most" -ge 1 ] && [ "$most" -le 3 ]
 lj_check $? "never more than max_running (3) handlers at once (at most $most)"
+
+# A type's own max_running: its second job waits, a later job of another type does not.
+started() { sqlite3 "$db" "SELECT started FROM jobs WHERE id = '$1'"; }
+finished() { sqlite3 "$db" "SELECT finished FROM jobs WHERE id = '$1'"; }
+a=$(lj_submit one) && b=$(lj_submit one) && c=$(lj_submit stamp)
+lj_check $? "two jobs of a type with max_running 1, then one of another type"
+for id in $a $b $c; do lj_wait_state "$id" succeeded 30 || lj_die "job $id did not succeed"; done
+awk -v fa="$(finished "$a")" -v sb="$(started "$b")" 'BEGIN { exit !(sb + 0.001 >= fa) }'
+lj_check $? "the type's second job started only once its first had finished"
+awk -v fc="$(finished "$c")" -v sb="$(started "$b")" 'BEGIN { exit !(fc < sb) }'
+lj_check $? "the later job of another type ran meanwhile, ahead of it"
 
 # A full queue: max_queued 4, three long jobs running and four waiting.
 lj_config_set max_queued 4
