@@ -101,22 +101,27 @@ crew_slot(struct crew *c, struct member *m)
 	c->slots[i] = m;
 }
 
-/* Rebuilds the table at a size that keeps it at most a quarter full. */
-static void
+/*
+ * Rebuilds the table from every member when it would be more than a
+ * quarter full, or a quarter of it is removed slots: 1 if it did (then
+ * every member is in it), 0 if it did not.
+ */
+static int
 crew_table(struct crew *c)
 {
 	size_t want = 64, i;
 
 	while (want < 4 * (c->n + 1))
 		want *= 2;
-	if (c->slots != NULL && want == c->nslots && c->tombs < c->nslots / 4)
-		return;
+	if (c->slots != NULL && want <= c->nslots && c->tombs < c->nslots / 4)
+		return 0;
 	free(c->slots);
 	c->nslots = want;
 	c->tombs = 0;
 	c->slots = xcalloc(want, sizeof *c->slots);
 	for (i = 0; i < c->n; i++)
 		crew_slot(c, c->all[i]);
+	return 1;
 }
 
 /* Watches a keeper's pidfd. */
@@ -156,8 +161,9 @@ crew_add(struct crew *c, struct run *r)
 		c->all = xrealloc(c->all, c->cap * sizeof *c->all);
 	}
 	c->all[c->n++] = m;
-	crew_table(c);
-	crew_slot(c, m);
+	/* A rebuilt table has m already: it is built from c->all. */
+	if (!crew_table(c))
+		crew_slot(c, m);
 	crew_watch(c, m);
 }
 
