@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -18,8 +19,18 @@
 #include "beneath.h"
 #include "xmem.h"
 
-/* Every open: read-only, never a terminal, no waiting on a FIFO's writer. */
-#define BENEATH_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW)
+/*
+ * Every open on the way is O_PATH: it reads nothing, never blocks on a FIFO,
+ * and, closed, releases none of the process's POSIX locks.  A plain
+ * descriptor would: closing one opened on a hard link to the database
+ * drops every SQLite lock the process holds on it, and the next process to
+ * close the database then takes itself for its last user and removes the
+ * WAL from under this one (a worker that refused such a file then never saw
+ * another write).  Only a file found to have one link is opened to be read.
+ */
+#define BENEATH_FLAGS (O_PATH | O_CLOEXEC | O_NOFOLLOW)
+/* How the file itself is opened once it is taken: no terminal, no waiting. */
+#define BENEATH_READ (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
 
 /* 1 if rel is relative and each of its components a name (not empty, "." or ".."). */
 static int
@@ -62,13 +73,14 @@ beneath_openat2(int dirfd, const char *rel)
 }
 #endif
 
-/* 1 if name in the directory dirfd is a symlink. */
+/* 1 if name in the directory dirfd (or dirfd itself, name "") is a symlink. */
 static int
 beneath_is_link(int dirfd, const char *name)
 {
 	struct stat sb;
 
-	return fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode);
+	return fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH)) == 0 &&
+	    S_ISLNK(sb.st_mode);
 }
 
 /*
@@ -115,7 +127,32 @@ beneath_open(int dirfd, const char *rel)
 	/* A kernel before 5.6, or a sandbox whose seccomp filter refuses openat2. */
 	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
 		fd = beneath_walk(dirfd, rel);
+	/* O_PATH with O_NOFOLLOW opens a final symlink itself, both ways: refuse it. */
+	if (fd >= 0 && beneath_is_link(fd, "")) {
+		close(fd);
+		errno = ELOOP;
+		return -1;
+	}
 	return fd;
+}
+
+/* The O_PATH descriptor fd, opened for reading (through /proc, no new walk); fd is closed. */
+static int
+beneath_reopen(int fd, const char *root, const char *rel, char **cause)
+{
+	char path[64];
+	int rfd, err;
+
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	rfd = open(path, BENEATH_READ);
+	err = errno;
+	close(fd);
+	if (rfd < 0) {
+		*cause = xasprintf("%s/%s: cannot open it (through %s): %s", root, rel, path,
+		    strerror(err));
+		errno = err == ENOENT ? EPERM : err;
+	}
+	return rfd;
 }
 
 int
@@ -155,5 +192,5 @@ beneath_file(const char *root, const char *rel, struct stat *sb, char **cause)
 		errno = EPERM;
 		return -1;
 	}
-	return fd;
+	return beneath_reopen(fd, root, rel, cause);
 }

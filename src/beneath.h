@@ -22,16 +22,18 @@
 #include <sys/stat.h>
 
 /*
- * Opens rel read-only beneath the directory dirfd: rel is relative, has no
- * empty, "." or ".." component, and no component of it may be a symlink.
- * Never blocks on a FIFO (O_NONBLOCK).  The descriptor (close-on-exec), or
- * -1 with errno: ELOOP for a symlink, EINVAL for a path that is not such
- * a rel, or what open says.
+ * Finds rel beneath the directory dirfd: rel is relative, has no empty,
+ * "." or ".." component, and no component of it may be a symlink.  An
+ * O_PATH descriptor (close-on-exec; for fstat, not for reading: closing it
+ * drops no lock the process holds on that file), or -1 with errno: ELOOP
+ * for a symlink, EINVAL for a path that is not such a rel, or what open
+ * says.
  */
 int beneath_open(int dirfd, const char *rel);
 /*
  * Opens root/rel for reading as a handler's file: beneath_open from root,
- * then it must be a regular file with no other hard link.  The descriptor
+ * then it must be a regular file with no other hard link, and only then is
+ * it opened to be read (through /proc/self/fd).  The descriptor
  * with *sb filled, or -1 with *cause (allocated, for a log line) and errno:
  * ENOENT when the file is simply not there, EPERM when it is there but
  * refused (a symlink on the way, another link, not a regular file).

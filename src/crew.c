@@ -237,6 +237,17 @@ crew_commit(struct crew *c, long long now)
 	c->self.last_commit = store_now();
 	for (i = 0; i < c->n; i++)
 		runner_committed(c->all[i]->r);
+}
+
+/*
+ * Frees the runs that are done: their end committed, or ended elsewhere
+ * (a cancel: nothing of theirs is left to commit), which frees their slots.
+ */
+static void
+crew_reap(struct crew *c)
+{
+	size_t i;
+
 	for (i = c->n; i-- > 0;) {
 		if (runner_done(c->all[i]->r))
 			crew_remove(c, i);
@@ -423,7 +434,7 @@ crew_timeout(struct crew *c, long long now, int more)
 {
 	long long next = c->next_look;
 
-	if (more || c->commit_now)
+	if (more || c->commit_now || c->freed)
 		return 0;
 	if (c->next_tick < next)
 		next = c->next_tick;
@@ -638,6 +649,7 @@ crew_loop(struct crew *c)
 			crew_look(c, now);
 		crew_tick(c, now);
 		crew_commit(c, now);
+		crew_reap(c);
 		crew_beat(c, now);
 		crew_gc(c, now);
 		if (c->n > 0 || c->batch.n > 0 || c->batch.touched) {

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -57,6 +58,42 @@ make_tree(const char *dir)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/*
+ * Refusing a hard link to a file this process holds a POSIX lock on (the
+ * database, for SQLite) must not release that lock: a child asks.
+ */
+static void
+test_locks(const char *dir, const char *root)
+{
+	char *secret = xasprintf("%s/outside/secret.txt", dir), *cause = NULL;
+	struct flock l;
+	struct stat sb;
+	int fd = open(secret, O_RDWR), status = -1;
+	pid_t pid;
+
+	memset(&l, 0, sizeof l);
+	l.l_type = F_WRLCK;
+	l.l_whence = SEEK_SET;
+	ok(fd >= 0 && fcntl(fd, F_SETLK, &l) == 0, "a POSIX lock on the file outside");
+	ok(beneath_file(root, "job/hard.txt", &sb, &cause) < 0, "its hard link is refused");
+	pid = fork();
+	if (pid == 0) {
+		int cfd = open(secret, O_RDWR);
+		struct flock q;
+
+		memset(&q, 0, sizeof q);
+		q.l_type = F_WRLCK;
+		q.l_whence = SEEK_SET;
+		_exit(cfd >= 0 && fcntl(cfd, F_GETLK, &q) == 0 && q.l_type != F_UNLCK ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "and the lock is still held (a plain open and close would have dropped it)");
+	free(cause);
+	close(fd);
+	free(secret);
+}
+
 /* Runs every case both ways; the exit status says whether all passed. */
 int
 main(void)
@@ -83,9 +120,14 @@ main(void)
 		ok((fd >= 0) == c->opens, what);
 		if (fd >= 0)
 			close(fd);
-		/* The walk alone, on what passes beneath_rel_valid. */
+		/* The walk alone, on what passes beneath_rel_valid (a final symlink is beneath_open's to refuse). */
 		walked = beneath_rel_valid(c->rel) ? beneath_walk(rootfd, c->rel) : -2;
 		werr = errno;
+		if (walked >= 0 && beneath_is_link(walked, "")) {
+			close(walked);
+			walked = -1;
+			werr = ELOOP;
+		}
 		snprintf(what, sizeof what, "the walk without openat2: %s", c->what);
 		if (walked != -2)
 			ok((walked >= 0) == c->opens, what);
@@ -113,6 +155,7 @@ main(void)
 	fd = beneath_file(root, "job/hard.txt", &sb, &cause);
 	is_int(fd < 0 ? errno : 0, EPERM, "a refused file: EPERM");
 	free(cause);
+	test_locks(dir, root);
 	/* Which way this kernel took, for the log. */
 	way = beneath_openat2(rootfd, "job/plain.txt");
 	printf("# openat2 %s\n", way >= 0 ? "used" : "not available: the walk was used");
