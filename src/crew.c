@@ -434,7 +434,7 @@ crew_timeout(struct crew *c, long long now, int more)
 {
 	long long next = c->next_look;
 
-	if (more || c->commit_now || c->freed)
+	if (more || c->freed || (c->commit_now && now >= c->retry_at))
 		return 0;
 	if (c->next_tick < next)
 		next = c->next_tick;

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ struct run {
 	char *type_name;
 	char *dir, *rundir;
 	long keeper;			/* its pid, 0 if none */
+	int keeper_lost;		/* adopted, but that keeper was not found */
 	int pidfd;			/* the keeper's, or -1 */
 	int out_fd;
 	struct keep_ack *ack;
@@ -640,6 +642,24 @@ runner_disk_full(const struct run *r)
 	return statvfs(r->rundir, &sv) == 0 && sv.f_bavail == 0;
 }
 
+/*
+ * 1 if the keeper has exited: its pidfd is readable; without one (an old
+ * kernel), its pid no longer names a live process.  An adopted keeper that
+ * could not be found (runner_adopt) is gone.
+ */
+static int
+runner_keeper_gone(const struct run *r)
+{
+	struct pollfd p;
+
+	if (r->pidfd >= 0) {
+		p.fd = r->pidfd;
+		p.events = POLLIN;
+		return poll(&p, 1, 0) == 1;
+	}
+	return r->keeper_lost || r->keeper <= 0 || !proc_alive((pid_t)r->keeper);
+}
+
 void
 runner_check_end(struct run *r, struct batch *b)
 {
@@ -653,7 +673,7 @@ runner_check_end(struct run *r, struct batch *b)
 		runner_finish(r, b, &e);
 		return;
 	}
-	if (rc < 0 || r->pidfd < 0 || proc_alive((pid_t)r->keeper) == 0) {
+	if (rc < 0 || runner_keeper_gone(r)) {
 		/* Read once more: it may have written .exit just before it went. */
 		if (rc > 0 && keep_exit_read(r->rundir, r->id, &e) == 0) {
 			runner_finish(r, b, &e);
@@ -876,6 +896,7 @@ runner_adopt(const struct config *cfg, struct batch *b, const struct job *j)
 		return r;
 	}
 	r->pidfd = j->keeper_pid > 0 ? proc_open((pid_t)j->keeper_pid, j->keeper_start) : -1;
+	r->keeper_lost = r->pidfd < 0;
 	if (runner_open(r, j->out_offset, j->out_skip) != 0) {
 		runner_signal(r, SIGTERM);
 		runner_end(r, b, "failed", "worker lost: the job's output file is gone");
