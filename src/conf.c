@@ -172,7 +172,7 @@ static const struct conf_key conf_top[] = {
 	  "The SSE retry: value, how long a browser waits before it "
 	  "reconnects." },
 	{ "progress_interval_ms", CONF_INT, TOP(progress_interval_ms), NULL,
-	  250, 0, 10000, NULL,
+	  100, 0, 10000, NULL,
 	  "Progress of one job is stored at most this often (0: every "
 	  "update)." },
 	{ "wake_on_write", CONF_BOOL, TOP(wake_on_write), NULL, 1, 0, 1, NULL,

@@ -30,7 +30,9 @@ lj_check $? "chatty job submitted"
 # From the first event: the job may end before a fresh stream would start.
 lj_stream "$id" "$LJ_TMP/c" -l 0
 n=$(grep -c '	progress	' "$LJ_TMP/c/0.events")
-[ "$n" -ge 1 ] && [ "$n" -le 100 ]
+# At most one row per progress_interval_ms (100): a few for a job of a
+# fraction of a second, more under memcheck, where it takes seconds.
+[ "$n" -ge 1 ] && [ "$n" -le 500 ]
 lj_check $? "100,000 progress lines became $n progress events"
 tail -1 "$LJ_TMP/c/0.events" | grep -q '"state":"succeeded","result":{"lines":100000}'
 lj_check $? "and the job succeeded with its result"

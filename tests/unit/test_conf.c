@@ -166,7 +166,7 @@ check_minimal(const struct config *c)
 	is_int(c->stream_max_s, 240, "default stream_max_s (below FcgidBusyTimeout)");
 	is_int(c->result_wait_s, 25, "default result_wait_s (below FcgidIOTimeout)");
 	is_int(c->retry_ms, 2000, "default retry_ms");
-	is_int(c->progress_interval_ms, 250, "default progress_interval_ms");
+	is_int(c->progress_interval_ms, 100, "default progress_interval_ms");
 	is_int(c->log_lines, 1000, "default log_lines");
 	is_int(c->max_steps, 100, "default max_steps");
 	is_int(c->retain_s, 604800, "default retain_s");
