@@ -506,7 +506,6 @@ crew_sweep(struct crew *c)
 	struct dirent *e;
 	char id[JOBID_LEN + 1];
 	struct job j;
-	int fd;
 
 	if (d == NULL)
 		return;
@@ -519,12 +518,9 @@ crew_sweep(struct crew *c)
 			continue;
 		job_init(&j);
 		if (store_job_get(c->st, id, &j) == 0 && j.keeper_pid > 0 &&
-		    (fd = proc_open((pid_t)j.keeper_pid, j.keeper_start)) >= 0) {
+		    proc_kill((pid_t)j.keeper_pid, j.keeper_start, SIGTERM) == 0)
 			log_info("job %s ended while no worker ran: stopping its keeper (pid %ld)",
 			    id, j.keeper_pid);
-			proc_signal(fd, SIGTERM);
-			close(fd);
-		}
 		job_clear(&j);
 		keep_remove(c->rundir, id);
 	}
@@ -622,7 +618,7 @@ crew_leave(struct crew *c)
 	store_worker_end(c->st, &c->self);
 	lease_drop(c->lease_fd);
 	c->lease_fd = -1;
-	if (store_pending(c->st, &pending) != 0 || pending == 0)
+	if (store_pending(c->st, store_now() + 60, &pending) != 0 || pending == 0)
 		return 0;
 	if ((c->lease_fd = lease_take(c->cfg->spool)) < 0)
 		return 0;

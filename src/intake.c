@@ -485,7 +485,7 @@ intake_cancel(const struct config *cfg, struct store *st, const char *id)
 {
 	long keeper = 0;
 	int64_t start = 0;
-	int rc = store_job_cancel(st, id, &keeper, &start), fd;
+	int rc = store_job_cancel(st, id, &keeper, &start);
 
 	if (rc != 0)
 		return rc;
@@ -494,12 +494,10 @@ intake_cancel(const struct config *cfg, struct store *st, const char *id)
 	 * The keeper stops the handler's processes: told here at once, not only
 	 * when the worker reads the cancel, and even if no worker is left.
 	 */
-	if (keeper > 0 && (fd = proc_open((pid_t)keeper, start)) >= 0) {
-		if (proc_signal(fd, SIGTERM) != 0 && errno != ESRCH)
-			log_warn("job %s: cannot signal its keeper (pid %ld): %s", id, keeper,
-			    strerror(errno));
-		close(fd);
-	} else if (lease_held(cfg->spool) == 0) {
+	if (keeper > 0 && proc_kill((pid_t)keeper, start, SIGTERM) != 0 && errno != ESRCH)
+		log_warn("job %s: cannot signal its keeper (pid %ld): %s", id, keeper,
+		    strerror(errno));
+	if ((keeper <= 0 || !proc_is((pid_t)keeper, start)) && lease_held(cfg->spool) == 0) {
 		/* Its keeper is not known yet and no worker runs: the next one sweeps it. */
 		oversee_start(cfg, NULL);
 	}

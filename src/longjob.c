@@ -271,7 +271,7 @@ cmd_status(struct instance *in)
 	int held = lease_held(in->cfg->spool), rc = store_worker_get(in->st, &w);
 	int64_t pending = 0;
 
-	if (held < 0 || rc < 0 || store_pending(in->st, &pending) != 0)
+	if (held < 0 || rc < 0 || store_pending(in->st, store_now() + 60, &pending) != 0)
 		return 1;
 	printf("%-12s %s\n", "worker", held ? "running" : "not running");
 	if (held && rc == 0) {

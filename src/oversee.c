@@ -67,7 +67,8 @@ oversee_check(const struct config *cfg, struct store *st)
 		return held < 0 ? -1 : 0;
 	if (!oversee_owner(cfg))
 		return 0;
-	if (store_pending(st, &pending) != 0)
+	/* A job queued in the last few seconds has its submitter starting a worker. */
+	if (store_pending(st, store_now() - OVERSEE_MS / 1000.0, &pending) != 0)
 		return -1;
 	if (pending == 0)
 		return 0;

@@ -74,18 +74,49 @@ proc_open(pid_t pid, int64_t start)
 #ifdef SYS_pidfd_open
 	int fd;
 
-	if (pid <= 0 || (fd = (int)syscall(SYS_pidfd_open, pid, 0U)) < 0)
+	if (pid <= 0) {
+		errno = ESRCH;
+		return -1;
+	}
+	if ((fd = (int)syscall(SYS_pidfd_open, pid, 0U)) < 0)
 		return -1;
 	if (proc_start_time(pid) != start) {
 		close(fd);
+		errno = ESRCH;
 		return -1;
 	}
 	return fd;
 #else
 	(void)pid;
 	(void)start;
+	errno = ENOSYS;
 	return -1;
 #endif
+}
+
+int
+proc_is(pid_t pid, int64_t start)
+{
+	return proc_alive(pid) && proc_start_time(pid) == start;
+}
+
+int
+proc_kill(pid_t pid, int64_t start, int sig)
+{
+	int fd = proc_open(pid, start), rc;
+
+	if (fd >= 0) {
+		rc = proc_signal(fd, sig);
+		close(fd);
+		return rc;
+	}
+	if (errno != ENOSYS)
+		return -1;
+	if (!proc_is(pid, start)) {
+		errno = ESRCH;
+		return -1;
+	}
+	return kill(pid, sig);
 }
 
 int

@@ -25,12 +25,25 @@ int proc_alive(pid_t pid);
  */
 int64_t proc_start_time(pid_t pid);
 /*
- * A pidfd for the process pid that started at start, or -1 if it is gone
- * (or the pid now names another).  Race-free: the pidfd is opened first,
- * then the start time checked, so a signal sent through it can only reach
- * that process.
+ * A pidfd for the process pid that started at start, or -1 with errno:
+ * ESRCH if it is gone (or the pid now names another), ENOSYS where there
+ * are no pidfds (an old kernel; valgrind).  Race-free: the pidfd is opened
+ * first, then the start time checked, so a signal sent through it can only
+ * reach that process.
  */
 int proc_open(pid_t pid, int64_t start);
+/*
+ * 1 if the process pid that started at start is alive (not a zombie),
+ * else 0.
+ */
+int proc_is(pid_t pid, int64_t start);
+/*
+ * Sends sig to the process pid that started at start: through a pidfd, or
+ * where there are none, by pid once its start time is checked again (a
+ * reuse of the pid between the check and the kill is the one race left).
+ * 0, or -1 with errno (ESRCH: it is gone).
+ */
+int proc_kill(pid_t pid, int64_t start, int sig);
 /* Sends sig through a pidfd; 0, or -1 (errno set; ESRCH: it has exited). */
 int proc_signal(int pidfd, int sig);
 

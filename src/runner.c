@@ -43,6 +43,7 @@ struct run {
 	char *type_name;
 	char *dir, *rundir;
 	long keeper;			/* its pid, 0 if none */
+	int64_t keeper_start;		/* its start time (proc.h) */
 	int keeper_lost;		/* adopted, but that keeper was not found */
 	int pidfd;			/* the keeper's, or -1 */
 	int out_fd;
@@ -524,7 +525,15 @@ runner_committed(struct run *r)
 static void
 runner_signal(struct run *r, int sig)
 {
-	if (r->pidfd >= 0 && proc_signal(r->pidfd, sig) != 0 && errno != ESRCH)
+	int rc;
+
+	if (r->pidfd >= 0)
+		rc = proc_signal(r->pidfd, sig);
+	else if (r->keeper > 0 && !r->keeper_lost)
+		rc = proc_kill((pid_t)r->keeper, r->keeper_start, sig);
+	else
+		return;
+	if (rc != 0 && errno != ESRCH)
 		log_warn("job %s: signalling its keeper (pid %ld): %s", r->id, r->keeper,
 		    strerror(errno));
 }
@@ -657,7 +666,7 @@ runner_keeper_gone(const struct run *r)
 		p.events = POLLIN;
 		return poll(&p, 1, 0) == 1;
 	}
-	return r->keeper_lost || r->keeper <= 0 || !proc_alive((pid_t)r->keeper);
+	return r->keeper_lost || r->keeper <= 0 || !proc_is((pid_t)r->keeper, r->keeper_start);
 }
 
 void
@@ -815,6 +824,7 @@ runner_spawn(struct run *r, int in, int log_fd, char **cause)
 		return -1;
 	}
 	r->keeper = pid;
+	r->keeper_start = proc_start_time(pid);
 	r->pidfd = spawn_pidfd(pid);
 	return 0;
 }
@@ -830,7 +840,7 @@ runner_announce(struct run *r, struct batch *b, const struct job *j)
 	c.event_kind = "state";
 	c.event_json = json;
 	c.keeper_pid = r->keeper;
-	c.keeper_start = proc_start_time((pid_t)r->keeper);
+	c.keeper_start = r->keeper_start;
 	c.worker_pid = getpid();
 	runner_change(r, b, &c);
 	free(json);
@@ -895,8 +905,11 @@ runner_adopt(const struct config *cfg, struct batch *b, const struct job *j)
 		runner_end(r, b, "failed", "job type no longer configured");
 		return r;
 	}
-	r->pidfd = j->keeper_pid > 0 ? proc_open((pid_t)j->keeper_pid, j->keeper_start) : -1;
-	r->keeper_lost = r->pidfd < 0;
+	r->keeper_start = j->keeper_start;
+	r->pidfd = proc_open((pid_t)j->keeper_pid, j->keeper_start);
+	/* Without pidfds (an old kernel, valgrind) it is known by its pid and start time. */
+	r->keeper_lost = r->pidfd < 0 &&
+	    (errno != ENOSYS || !proc_is((pid_t)j->keeper_pid, j->keeper_start));
 	if (runner_open(r, j->out_offset, j->out_skip) != 0) {
 		runner_signal(r, SIGTERM);
 		runner_end(r, b, "failed", "worker lost: the job's output file is gone");

@@ -165,7 +165,8 @@ static const char *store_sql_text[SQL_COUNT] = {
 	[SQL_ENDED_SINCE] = "SELECT id, state FROM jobs WHERE finished >= ?1"
 	    " AND worker_pid = ?2",
 	[SQL_ANY_QUEUED] = "SELECT count(*) FROM (SELECT 1 FROM jobs WHERE state = 'queued' LIMIT 1)",
-	[SQL_PENDING] = "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')",
+	[SQL_PENDING] = "SELECT count(*) FROM jobs WHERE state = 'running'"
+	    " OR (state = 'queued' AND created < ?1)",
 	[SQL_WORKER_BEAT] = "INSERT OR REPLACE INTO workers (host, pid, started, beat,"
 	    " running, commits, last_commit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[SQL_WORKER_GET] = "SELECT host, pid, started, beat, running, commits, last_commit"
@@ -833,9 +834,18 @@ store_job_ended_since(struct store *s, double since, pid_t pid,
 }
 
 int
-store_pending(struct store *s, int64_t *n)
+store_pending(struct store *s, double queued_before, int64_t *n)
 {
-	return store_int_query(s, SQL_PENDING, NULL, n);
+	sqlite3_stmt *st = store_stmt(s, SQL_PENDING);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_double(st, 1, queued_before);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return store_fail(s, "count pending jobs");
+	*n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 0;
 }
 
 int

@@ -91,8 +91,12 @@ int store_job_running(struct store *s, store_job_cb cb, void *ctx);
  */
 int store_job_ended_since(struct store *s, double since, pid_t pid,
     void (*cb)(void *, const char *, const char *), void *ctx);
-/* How many jobs are queued or running (whether a worker is needed). */
-int store_pending(struct store *s, int64_t *n);
+/*
+ * How many jobs run, or wait queued since before queued_before (unix time):
+ * whether a worker is needed.  A job queued just now has its submitter
+ * starting one.
+ */
+int store_pending(struct store *s, double queued_before, int64_t *n);
 /* Fails one running job with error and its `end`; 1 if it was not running. */
 int store_job_lost(struct store *s, const char *id, const char *error);
 /*
