@@ -228,6 +228,8 @@ crew_commit(struct crew *c, long long now)
 		    store_busy(c->st) ? " (busy)" : "", CREW_RETRY_MS,
 		    (now - c->failing_since) / 1000);
 		c->retry_at = now + CREW_RETRY_MS;
+		for (i = 0; store_full(c->st) && i < c->n; i++)
+			runner_disk_was_full(c->all[i]->r);
 		return;
 	}
 	if (c->failing_since != 0)
@@ -351,6 +353,9 @@ crew_tick(struct crew *c, long long now)
 	for (i = 0; i < c->n; i++) {
 		if ((t = runner_tick(c->all[i]->r, &c->batch, now)) < next)
 			next = t;
+		/* No pidfd (an old kernel, valgrind): a keeper's death is looked for every tick. */
+		if (runner_pidfd(c->all[i]->r) < 0)
+			c->all[i]->check = 1;
 	}
 	c->next_tick = now + (next > 0 ? next : 1);
 }

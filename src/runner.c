@@ -45,6 +45,7 @@ struct run {
 	long keeper;			/* its pid, 0 if none */
 	int64_t keeper_start;		/* its start time (proc.h) */
 	int keeper_lost;		/* adopted, but that keeper was not found */
+	int saw_full;			/* its file system was full at some tick */
 	int pidfd;			/* the keeper's, or -1 */
 	int out_fd;
 	struct keep_ack *ack;
@@ -539,6 +540,12 @@ runner_signal(struct run *r, int sig)
 }
 
 void
+runner_disk_was_full(struct run *r)
+{
+	r->saw_full = 1;
+}
+
+void
 runner_stop(struct run *r)
 {
 	if (r->done)
@@ -691,7 +698,7 @@ runner_check_end(struct run *r, struct batch *b)
 		while (runner_read(r, b, 1 << 20))
 			;
 		/* A keeper that could not write its .exit: most likely the disk. */
-		error = runner_disk_full(r) ? xstrdup("stopped: the server's disk is full") :
+		error = r->saw_full || runner_disk_full(r) ? xstrdup("stopped: the server's disk is full") :
 		    xasprintf("worker lost: the job's keeper (pid %ld) is gone and its "
 		    "handler with it", r->keeper);
 		runner_end(r, b, "failed", error);
@@ -713,6 +720,9 @@ runner_tick(struct run *r, struct batch *b, long long now_ms)
 
 	if (r->ended)
 		return next;
+	/* Noted for a keeper that dies unable to write: known after space is freed too. */
+	if (!r->saw_full && runner_disk_full(r))
+		r->saw_full = 1;
 	if (r->pending) {
 		left = (long)(r->last_write_ms + r->cfg->progress_interval_ms - now_ms);
 		if (left <= 0) {

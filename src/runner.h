@@ -76,6 +76,11 @@ long runner_tick(struct run *r, struct batch *b, long long now_ms);
 void runner_position(struct run *r, struct batch *b);
 /* After that commit: the keeper may write further; the end, if any, is recorded. */
 void runner_committed(struct run *r);
+/*
+ * The store found the disk full: a keeper that goes without its .exit
+ * from now on is taken to have died of it (the job's error says so).
+ */
+void runner_disk_was_full(struct run *r);
 /* The job ended elsewhere (a cancel): its keeper stops the handler, nothing more is recorded. */
 void runner_stop(struct run *r);
 /* 1 once the job's end is committed (or it ended elsewhere): free it. */
