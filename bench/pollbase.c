@@ -194,8 +194,11 @@ pollbase_tick(void *ctx)
 	}
 }
 
-static const struct loop_ops pollbase_ops = { pollbase_request, pollbase_gone,
-    pollbase_tick, 0 };
+static const struct loop_ops pollbase_ops = {
+	.request = pollbase_request,
+	.gone = pollbase_gone,
+	.tick = pollbase_tick,
+};
 
 /* The program's state over the instance's config. */
 static void *

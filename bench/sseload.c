@@ -3,7 +3,7 @@
  * connections, parses every stream and measures event latency.
  *
  *   sseload [-n N] [-b B] [-t SECS] [-x EXPECT] [-s STATUS] [-o PERCONN]
- *           [-L TIMELINE] [-w WINDOW] URLS
+ *           [-L TIMELINE] [-w WINDOW] [-k KILLED] URLS
  *
  * URLS is a file of lines "<tag> http://127.0.0.1:<port>/<path>"; connection
  * i opens line i % lines, so one run can hold streams to several servers
@@ -35,7 +35,14 @@
  * epoch (read twice a second): the runner's steady state, without the
  * moments when a thousand jobs start or end together.
  * (complete: connections with at least EXPECT distinct marked events, -x;
- * latencies in ms).  The run ends when every connection is closed, at the
+ * latencies in ms).
+ *
+ * Recovery.  With -k KILLED, once that file holds "<ms since the epoch>"
+ * (the moment the runner kills the worker: it writes the file at least a
+ * second before, as the file is read twice a second), each connection notes when
+ * the first update printed at or after that moment reached it, and the
+ * tag line ends with " resumed R res_p50 A res_p99 B res_max C": how many
+ * connections got one, and how long after the kill (ms).  The run ends when every connection is closed, at the
  * -t deadline or on SIGTERM/SIGINT.  Exit status 0, or 2 for usage errors.
  *
  * DESIGN: one process, epoll, non-blocking sockets, one small state machine
@@ -105,6 +112,9 @@ struct tagstat {
 	uint32_t *wlat;		/* the same, updates printed inside the -w window */
 	long wlat_n;
 	long long wlat_max;
+	uint32_t *res;		/* histogram of -k resume delays, 1 ms buckets */
+	long res_n;
+	long long res_max;
 };
 
 /* One connection. */
@@ -125,14 +135,18 @@ struct lconn {
 	long long mark_ms;
 	long mark_k;
 	long marked, repeats, last_k;
+	int resumed;
 };
 
 static struct {
 	int count, batch;
 	double timeout;
 	long expect;
-	const char *status, *perconn, *timeline, *window;
-} opt = { 1, 256, 600, 0, NULL, NULL, NULL, NULL };
+	const char *status, *perconn, *timeline, *window, *killed;
+} opt = { 1, 256, 600, 0, NULL, NULL, NULL, NULL, NULL };
+
+/* The -k moment (ms since the epoch), once its file has been read. */
+static long long killed_ms = -1;
 
 /* The -w window (ms since the epoch), once its file has been read. */
 static long long window_from = -1, window_to = -1;
@@ -242,7 +256,8 @@ tag_index(const char *name)
 		usage("tag too long");
 	strcpy(tags[ntags].name, name);
 	if ((tags[ntags].lat = calloc(LOAD_LAT_MAX + 1, sizeof *tags[0].lat)) == NULL ||
-	    (tags[ntags].wlat = calloc(LOAD_LAT_MAX + 1, sizeof *tags[0].wlat)) == NULL)
+	    (tags[ntags].wlat = calloc(LOAD_LAT_MAX + 1, sizeof *tags[0].wlat)) == NULL ||
+	    (tags[ntags].res = calloc(LOAD_LAT_MAX + 1, sizeof *tags[0].res)) == NULL)
 		abort();
 	return ntags++;
 }
@@ -458,6 +473,15 @@ event_dispatch(struct lconn *c)
 			ts->lat_max = lat;
 		ts->lat[lat > LOAD_LAT_MAX ? LOAD_LAT_MAX : lat]++;
 		ts->lat_n++;
+		if (killed_ms >= 0 && !c->resumed && c->mark_ms >= killed_ms) {
+			long long d = wall_ms() - killed_ms;
+
+			c->resumed = 1;
+			ts->res[d > LOAD_LAT_MAX ? LOAD_LAT_MAX : d]++;
+			ts->res_n++;
+			if (d > ts->res_max)
+				ts->res_max = d;
+		}
 		if (c->mark_ms >= window_from && c->mark_ms < window_to) {
 			ts->wlat[lat > LOAD_LAT_MAX ? LOAD_LAT_MAX : lat]++;
 			ts->wlat_n++;
@@ -796,6 +820,19 @@ window_read(void)
 	fclose(fp);
 }
 
+/* Reads the -k file ("MS") once it exists. */
+static void
+killed_read(void)
+{
+	FILE *fp;
+
+	if (opt.killed == NULL || killed_ms >= 0 || (fp = fopen(opt.killed, "r")) == NULL)
+		return;
+	if (fscanf(fp, "%lld", &killed_ms) != 1)
+		killed_ms = -1;
+	fclose(fp);
+}
+
 /* Prints the per-tag summary and the per-connection file. */
 static void
 report(void)
@@ -832,7 +869,7 @@ report(void)
 		printf("tag %s conns %ld held %ld peak_open %ld status_other %ld"
 		    " errors %ld events %ld comments %ld marked %ld repeats %ld"
 		    " ended %ld complete %ld lat_n %ld p50 %ld p90 %ld p99 %ld max %lld"
-		    " wlat_n %ld wp50 %ld wp90 %ld wp99 %ld wmax %lld\n",
+		    " wlat_n %ld wp50 %ld wp90 %ld wp99 %ld wmax %lld",
 		    ts->name, ts->conns, ts->held, ts->peak_open, ts->status_other,
 		    ts->errors, ts->events, ts->comments, ts->marked, ts->repeats,
 		    ts->ended, ts->complete, ts->lat_n, lat_quantile(ts->lat, ts->lat_n, 0.50),
@@ -840,6 +877,11 @@ report(void)
 		    ts->lat_max, ts->wlat_n, lat_quantile(ts->wlat, ts->wlat_n, 0.50),
 		    lat_quantile(ts->wlat, ts->wlat_n, 0.90),
 		    lat_quantile(ts->wlat, ts->wlat_n, 0.99), ts->wlat_max);
+		if (opt.killed != NULL)
+			printf(" resumed %ld res_p50 %ld res_p99 %ld res_max %lld", ts->res_n,
+			    lat_quantile(ts->res, ts->res_n, 0.50),
+			    lat_quantile(ts->res, ts->res_n, 0.99), ts->res_max);
+		printf("\n");
 	}
 	fflush(stdout);
 }
@@ -860,9 +902,10 @@ main(int argc, char **argv)
 	long long deadline, now, next_status = 0;
 	int ch, n, i;
 
-	while ((ch = getopt(argc, argv, "b:L:n:o:s:t:w:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:k:L:n:o:s:t:w:x:")) != -1) {
 		switch (ch) {
 		case 'b': opt.batch = atoi(optarg); break;
+		case 'k': opt.killed = optarg; break;
 		case 'L': opt.timeline = optarg; break;
 		case 'n': opt.count = atoi(optarg); break;
 		case 'o': opt.perconn = optarg; break;
@@ -899,6 +942,7 @@ main(int argc, char **argv)
 		start_more(now);
 		if (now >= next_status) {
 			window_read();
+			killed_read();
 			status_write();
 			next_status = now + LOAD_STATUS_MS;
 		}

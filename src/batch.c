@@ -41,8 +41,6 @@ batch_next(struct batch *b, const char *id)
 		b->cap = b->cap ? b->cap * 2 : 256;
 		b->items = xrealloc(b->items, b->cap * sizeof *b->items);
 	}
-	if (b->n == 0 && !b->touched)
-		b->first_ms = loop_now_ms();
 	it = &b->items[b->n++];
 	memset(it, 0, sizeof *it);
 	snprintf(it->id, sizeof it->id, "%s", id);
@@ -82,14 +80,18 @@ batch_touch(struct batch *b)
 	if (b->n > 0 || b->touched)
 		return;
 	b->touched = 1;
-	b->first_ms = loop_now_ms();
 }
 
 int
 batch_due(const struct batch *b, long long now_ms)
 {
-	return (b->n > 0 || b->touched) &&
-	    (b->n >= BATCH_MAX || now_ms - b->first_ms >= BATCH_MS);
+	return (b->n > 0 || b->touched) && (b->n >= BATCH_MAX || now_ms >= batch_due_at(b));
+}
+
+long long
+batch_due_at(const struct batch *b)
+{
+	return b->last_ms + BATCH_MS;
 }
 
 /* Frees one item's strings. */
@@ -184,6 +186,7 @@ batch_commit(struct batch *b, struct store *st,
 			ended(ctx, b->items[i].id);
 	}
 	batch_clear(b);
+	b->last_ms = loop_now_ms();
 	return 0;
 }
 

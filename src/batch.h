@@ -6,7 +6,11 @@
  * a commit of its own (bench/README.md: about 3,000 commits a second on two
  * cores was the knee, and past it jobs failed).  The worker instead adds
  * every change to one batch, in the order it read them, and commits the
- * batch every BATCH_MS or as soon as it holds BATCH_MAX items.  A change
+ * batch at most every BATCH_MS, or as soon as it holds BATCH_MAX items.
+ * A change after a quiet spell is committed at once: the interval bounds
+ * the commits a second, it is not a delay every change must wait out
+ * (waiting BATCH_MS from the first change made every update of a host
+ * reporting once a second BATCH_MS late: bench/README.md).  A change
  * for a job that has ended meanwhile (a cancel) is skipped with the rest of
  * that job's items, and reported, so that its handler is stopped.  A batch
  * that could not be committed is kept whole and tried again; while it
@@ -22,7 +26,7 @@
 
 #include "job.h"
 
-/* How long a change may wait for its commit, in milliseconds. */
+/* The least time between two commits, and the most a change waits for one (ms). */
 #define BATCH_MS 20
 /* A batch this large is committed at once. */
 #define BATCH_MAX 4000
@@ -35,7 +39,7 @@ struct batch_item;
 struct batch {
 	struct batch_item *items;
 	size_t n, cap;
-	long long first_ms;	/* when the oldest item was added (or it was touched) */
+	long long last_ms;	/* when the last commit was made (0: none yet) */
 	int touched;		/* a job's position moved, with no item yet */
 };
 
@@ -50,8 +54,10 @@ void batch_artifact(struct batch *b, const char *id, const char *name, const cha
  * position is committed and the keeper may write on.
  */
 void batch_touch(struct batch *b);
-/* 1 if the batch is due: old or large enough. */
+/* 1 if the batch is due: it holds something, and the last commit is old enough or it is large. */
 int batch_due(const struct batch *b, long long now_ms);
+/* When a batch holding something is due (ms). */
+long long batch_due_at(const struct batch *b);
 /*
  * Writes every item in one transaction and empties the batch: 0, or -1
  * (the batch is kept).  ended(ctx, id) is called after the commit for each

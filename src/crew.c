@@ -444,7 +444,7 @@ crew_timeout(struct crew *c, long long now, int more)
 	if (c->next_tick < next)
 		next = c->next_tick;
 	if (c->batch.n > 0 || c->batch.touched) {
-		long long due = c->batch.first_ms + BATCH_MS;
+		long long due = batch_due_at(&c->batch);
 
 		if (due < c->retry_at)
 			due = c->retry_at;

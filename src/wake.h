@@ -6,12 +6,11 @@
  * it.  Every write by a worker appends to the database's WAL file, so an
  * inotify watch on that file (IN_MODIFY) says "something was written" within
  * microseconds; the loop then brings its next tick forward (loop_wake_on),
- * no sooner than WAKE_MIN_MS after the last one.  Not sooner, because a read
- * is not free when many workers hold the database open (each read takes
- * POSIX locks on the WAL index, and the kernel walks every process's lock):
- * bench/run measured 1,000 running jobs' heartbeats alone (200 commits a
- * second) costing the idle progress process 1.2 % of a core at 20 ms
- * (the POSIX-lock cost is a guess from the same run's perf of the workers).
+ * no sooner than WAKE_MIN_MS after the last one.  Not sooner, so that a burst
+ * of writes costs one read: the one worker of a host commits at most every
+ * BATCH_MS (batch.h), so a gap below that reads once per commit.  (With a
+ * worker per job, 1,000 running jobs' heartbeats woke progress 200 times a
+ * second and the gap was 50 ms; bench/README.md has both measurements.)
  * The tick stays as the fallback: where inotify is missing or out of
  * instances, or the WAL is replaced, nothing but latency changes.  With no
  * job running it costs nothing: no write, no wake-up.
@@ -20,7 +19,7 @@
 #define LONGJOB_WAKE_H
 
 /* The least time between two reads brought forward by writes. */
-#define WAKE_MIN_MS 50
+#define WAKE_MIN_MS 10
 
 /*
  * A non-blocking descriptor that becomes readable when the database at

@@ -70,15 +70,17 @@ main(int argc, char **argv)
 	long long start;
 	size_t len = 0;
 	ssize_t n;
-	int i, fd;
+	int i, fd, aligned = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--go") == 0 && i + 1 < argc)
 			go = argv[++i];
+		else if (strcmp(argv[i], "--aligned") == 0)
+			aligned = 1;
 		else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc)
 			wait_s = strtol(argv[++i], NULL, 10);
 		else {
-			fprintf(stderr, "usage: tick [--go FILE] [--wait SECONDS]\n");
+			fprintf(stderr, "usage: tick [--go FILE] [--wait SECONDS] [--aligned]\n");
 			return 2;
 		}
 	}
@@ -110,9 +112,14 @@ main(int argc, char **argv)
 	 * Jobs started by one go file would all print in step, at the same
 	 * phase of progress's 200 ms tick, and the latency would measure only
 	 * that phase.  Real jobs print at any phase: start at a random one.
+	 * --aligned is the other extreme: every job prints at the same moments
+	 * (on the next whole second of the wall clock, then every 1/rate s).
 	 */
 	srandom((unsigned)getpid() ^ (unsigned)wall_ms());
-	start = wall_ms() + random() % (1000 / rate);
+	if (aligned)
+		start = (wall_ms() / 1000 + 1) * 1000 - 1000 / rate;
+	else
+		start = wall_ms() + random() % (1000 / rate);
 	for (k = 1; k <= total; k++) {
 		tick_sleep_until(start + k * 1000 / rate);
 		if (printf("progress %ld @ms=%lld k=%ld\n", k * 100 / total,
