@@ -11,7 +11,9 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "batch.h"
@@ -346,11 +348,20 @@ static void
 crew_tick(struct crew *c, long long now)
 {
 	long next = 1000, t;
+	struct statvfs sv;
 	size_t i;
+	int full;
 
 	if (now < c->next_tick)
 		return;
+	/*
+	 * Noted for a keeper that dies unable to write: known after space is
+	 * freed too.  Once a tick for all: every run's files are in one directory.
+	 */
+	full = c->n > 0 && statvfs(c->rundir, &sv) == 0 && sv.f_bavail == 0;
 	for (i = 0; i < c->n; i++) {
+		if (full)
+			runner_disk_was_full(c->all[i]->r);
 		if ((t = runner_tick(c->all[i]->r, &c->batch, now)) < next)
 			next = t;
 		/* No pidfd (an old kernel, valgrind): a keeper's death is looked for every tick. */
@@ -633,6 +644,27 @@ crew_leave(struct crew *c)
 	return 1;
 }
 
+/*
+ * After a commit, nothing read can be committed before the batch is due
+ * again, so the worker sleeps until then instead of waking for every line a
+ * keeper writes: each turn visits every run, and a thousand jobs printing
+ * once a second made a thousand turns a second (bench/README.md).  Not
+ * while a job has more output waiting: that is read on at once.
+ */
+static void
+crew_pace(struct crew *c, int more)
+{
+	long long left = batch_due_at(&c->batch) - loop_now_ms();
+	struct timespec ts;
+
+	if (more || c->n == 0 || left <= 0 || left > BATCH_MS)
+		return;
+	ts.tv_sec = 0;
+	ts.tv_nsec = left * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 /* The loop itself; see crew.h. */
 static void
 crew_loop(struct crew *c)
@@ -641,6 +673,7 @@ crew_loop(struct crew *c)
 	int more = 1;
 
 	while (!c->stop) {
+		crew_pace(c, more);
 		now = loop_now_ms();
 		crew_wait(c, crew_timeout(c, now, more));
 		now = loop_now_ms();

@@ -52,6 +52,7 @@ struct run {
 	struct tail tail;
 	int64_t punched;		/* the file's blocks are freed up to here */
 	int64_t acking;			/* the offset of the batch being committed */
+	int64_t acked;			/* the offset the keeper was last told (-1: none) */
 	int moved;			/* the position changed since the last batch */
 	struct json_object *steps;	/* [{id,label,status,started,finished}] */
 	int step;			/* index of the running step, -1 none */
@@ -508,9 +509,11 @@ runner_committed(struct run *r)
 		r->done = 1;
 		return;
 	}
-	if (r->ack == NULL)
+	/* Most runs did not move in a batch: nothing to tell their keepers. */
+	if (r->ack == NULL || r->acking == r->acked)
 		return;
 	keep_ack_set(r->ack, r->acking);
+	r->acked = r->acking;
 	/* Free the disk behind what is committed, a megabyte at a time. */
 	upto = r->acking - r->acking % RUNNER_PUNCH;
 	if (upto > r->punched && r->out_fd >= 0) {
@@ -720,9 +723,6 @@ runner_tick(struct run *r, struct batch *b, long long now_ms)
 
 	if (r->ended)
 		return next;
-	/* Noted for a keeper that dies unable to write: known after space is freed too. */
-	if (!r->saw_full && runner_disk_full(r))
-		r->saw_full = 1;
 	if (r->pending) {
 		left = (long)(r->last_write_ms + r->cfg->progress_interval_ms - now_ms);
 		if (left <= 0) {
@@ -754,6 +754,7 @@ runner_open(struct run *r, int64_t offset, int skip)
 	tail_free(&r->tail);
 	tail_init(&r->tail, r->out_fd, offset, skip);
 	r->acking = offset;
+	r->acked = -1;
 	r->punched = offset - offset % RUNNER_PUNCH;
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -202,6 +204,8 @@ struct store {
 	int full;		/* the last failure was the disk being full */
 	int busy;		/* the last failure was another writer holding the lock too long */
 	int64_t commits;	/* transactions this connection committed */
+	int wake_fd;		/* the file commits touch (store_wake_path), or -1 */
+	sqlite3_int64 wake_changes;	/* total changes when it was last touched */
 	sqlite3_stmt *stmt[SQL_COUNT];
 };
 
@@ -273,12 +277,67 @@ store_exec(struct store *s, enum store_sql id)
 	return 0;
 }
 
+char *
+store_wake_path(const char *db_path)
+{
+	return xasprintf("%s-wake", db_path);
+}
+
+/*
+ * Opens the wake file, creating it like the database: SQLite's own files
+ * beside it are created with the database's owner and mode, so that a
+ * root `longjob` does not leave a file the web server's user cannot write.
+ * Without it (a read-only directory), readers fall back to their tick.
+ */
+static void
+store_wake_open(struct store *s)
+{
+	char *path = store_wake_path(s->path);
+	struct stat db;
+	int created = 1;
+
+	s->wake_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (s->wake_fd < 0 && errno == EEXIST) {
+		created = 0;
+		s->wake_fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	}
+	if (s->wake_fd < 0)
+		log_debug("%s: %s: readers wake on their tick only", path, strerror(errno));
+	else if (created && stat(s->path, &db) == 0) {
+		if (fchmod(s->wake_fd, db.st_mode & 0666) != 0 ||
+		    (geteuid() == 0 && fchown(s->wake_fd, db.st_uid, db.st_gid) != 0))
+			log_warn("%s: cannot give it the database's owner and mode: %s", path,
+			    strerror(errno));
+	}
+	s->wake_changes = sqlite3_total_changes64(s->db);
+	free(path);
+}
+
+/*
+ * After a commit that changed rows: touches the wake file, which readers
+ * watch (wake.h).  After the commit, not during it: the WAL's own writes
+ * come before the commit is visible, and a reader woken by them read too
+ * early and then waited out its minimum gap (bench/README.md).
+ */
+static void
+store_wake_others(struct store *s)
+{
+	sqlite3_int64 changes = sqlite3_total_changes64(s->db);
+
+	if (s->wake_fd < 0 || changes == s->wake_changes)
+		return;
+	s->wake_changes = changes;
+	if (pwrite(s->wake_fd, "\n", 1, 0) != 1)
+		log_debug("touching the wake file: %s", strerror(errno));
+}
+
 /* Ends a transaction: commit if rc is not an error, else roll back. */
 static int
 store_end(struct store *s, int rc)
 {
 	if (rc >= 0 && store_exec(s, SQL_COMMIT) == 0) {
 		s->commits++;
+		store_wake_others(s);
 		return rc;
 	}
 	if (!sqlite3_get_autocommit(s->db))
@@ -362,6 +421,7 @@ store_open(const char *path, char **cause)
 	struct store *s = xcalloc(1, sizeof *s);
 	char *err = NULL;
 
+	s->wake_fd = -1;
 	s->path = xstrdup(path);
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
@@ -381,6 +441,7 @@ store_open(const char *path, char **cause)
 		store_close(s);
 		return NULL;
 	}
+	store_wake_open(s);
 	return s;
 }
 
@@ -394,6 +455,8 @@ store_close(struct store *s)
 	for (i = 0; i < SQL_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close(s->db);
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
 	free(s->path);
 	free(s);
 }

@@ -44,6 +44,12 @@ typedef void (*store_job_cb)(void *ctx, const struct job *job);
 /* Opens (creating if needed) the database; NULL with *cause set (caller frees). */
 struct store *store_open(const char *path, char **cause);
 void store_close(struct store *s);
+/*
+ * The file beside the database that every commit which changed rows
+ * touches (one byte written, after the commit): wake.h watches it, so
+ * that readers wake once a commit is visible.  Caller frees.
+ */
+char *store_wake_path(const char *db_path);
 /* 1 if the last failed write failed because the disk (or quota) is full. */
 int store_full(const struct store *s);
 /*

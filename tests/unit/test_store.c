@@ -8,14 +8,27 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "job.h"
 #include "store.h"
 #include "tap.h"
+#include "wake.h"
 
 static char dbpath[256];
+
+/* Removes a database and the files beside it. */
+static void
+unlink_db(const char *path)
+{
+	char *wake = store_wake_path(path);
+
+	unlink(path);
+	unlink(wake);
+	free(wake);
+}
 
 /* Counts rows passed to a callback. */
 static int
@@ -37,7 +50,7 @@ test_open(void)
 
 	snprintf(dbpath, sizeof dbpath, "%s/longjob-test-%ld.db",
 	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid());
-	unlink(dbpath);
+	unlink_db(dbpath);
 	s = store_open(dbpath, &cause);
 	ok(s != NULL, "store opens");
 	sqlite3_open(dbpath, &db);
@@ -70,7 +83,7 @@ test_upgrade(void)
 	sqlite3 *db;
 
 	snprintf(path, sizeof path, "%s.v1", dbpath);
-	unlink(path);
+	unlink_db(path);
 	sqlite3_open(path, &db);
 	sqlite3_exec(db, "CREATE TABLE jobs (id TEXT PRIMARY KEY, type TEXT NOT NULL,"
 	    " state TEXT NOT NULL, progress REAL NOT NULL DEFAULT 0, step TEXT,"
@@ -104,7 +117,7 @@ test_upgrade(void)
 	}
 	store_close(s);
 	free(cause);
-	unlink(path);
+	unlink_db(path);
 }
 
 /* At most max_per_client jobs queued or running per client; others and the CLI are not counted. */
@@ -368,6 +381,45 @@ test_busy(struct store *s)
 	waitpid(pid, &status, 0);
 }
 
+/* 1 if the wake descriptor reported, emptying it. */
+static int
+test_woken(int fd)
+{
+	char buf[4096];
+	int n = 0;
+
+	while (read(fd, buf, sizeof buf) > 0)
+		n = 1;
+	return n;
+}
+
+/* A commit that changed rows touches the wake file; a read or a no-op does not. */
+static void
+test_wake(struct store *s)
+{
+	const char *w = "wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww";
+	struct store_admit any = { 100, NULL, 0 };
+	char *path = store_wake_path(dbpath);
+	struct stat db, wf;
+	struct job j;
+	int fd = wake_open(dbpath);
+
+	ok(fd >= 0, "the wake file can be watched");
+	ok(stat(dbpath, &db) == 0 && stat(path, &wf) == 0 &&
+	    (wf.st_mode & 0777) == (db.st_mode & 0666) && wf.st_uid == db.st_uid,
+	    "the wake file has the database's owner and mode");
+	test_woken(fd);
+	job_init(&j);
+	store_job_get(s, w, &j);
+	store_job_snapshot(s, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &j);
+	job_clear(&j);
+	ok(!test_woken(fd), "reads wake nobody");
+	is_int(store_job_insert(s, w, "t", "{}", "[]", &any), 0, "insert");
+	ok(test_woken(fd), "a commit that changed rows wakes the watcher");
+	close(fd);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -383,8 +435,9 @@ main(void)
 	test_batch(s);
 	test_busy(s);
 	test_per_client(s);
+	test_wake(s);
 	test_upgrade();
 	store_close(s);
-	unlink(dbpath);
+	unlink_db(dbpath);
 	return tap_done();
 }
