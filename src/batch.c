@@ -48,10 +48,15 @@ batch_next(struct batch *b, const char *id)
 }
 
 void
-batch_change(struct batch *b, const char *id, const struct job_change *c)
+batch_change(struct batch *b, const char *id, const struct job_change *c,
+    struct batch_mark *at)
 {
 	struct batch_item *it = batch_next(b, id);
 
+	if (at != NULL) {
+		at->i = b->n - 1;
+		at->gen = b->gen;
+	}
 	it->c = *c;
 	it->c.state = batch_dup(c->state);
 	it->c.message = batch_dup(c->message);
@@ -62,6 +67,27 @@ batch_change(struct batch *b, const char *id, const struct job_change *c)
 	it->c.event_kind = batch_dup(c->event_kind);
 	it->c.event_json = batch_dup(c->event_json);
 	it->c.out_result = batch_dup(c->out_result);
+}
+
+int
+batch_amend_position(struct batch *b, const struct batch_mark *at, const char *id,
+    const struct job_change *pos)
+{
+	struct batch_item *it;
+
+	if (at->gen != b->gen || at->i >= b->n)
+		return 0;
+	it = &b->items[at->i];
+	if (it->name != NULL || strcmp(it->id, id) != 0)
+		return 0;
+	it->c.out_offset = pos->out_offset;
+	it->c.out_skip = pos->out_skip;
+	free((char *)it->c.out_result);
+	it->c.out_result = batch_dup(pos->out_result);
+	it->c.log_count = pos->log_count;
+	it->c.log_dropped = pos->log_dropped;
+	it->c.steps_refused = pos->steps_refused;
+	return 1;
 }
 
 void
@@ -153,6 +179,7 @@ batch_clear(struct batch *b)
 		batch_item_free(&b->items[i]);
 	b->n = 0;
 	b->touched = 0;
+	b->gen++;
 }
 
 int

@@ -46,11 +46,27 @@ struct batch {
 	size_t n, cap;
 	long long last_ms;	/* when the last commit was made (0: none yet) */
 	int touched;		/* a job's position moved, with no item yet */
+	unsigned long gen;	/* counts the times the batch was emptied */
+};
+
+/* Where an item is: valid while the batch's gen is unchanged. */
+struct batch_mark {
+	size_t i;
+	unsigned long gen;
 };
 
 void batch_init(struct batch *b);
-/* Adds a change of job id. */
-void batch_change(struct batch *b, const char *id, const struct job_change *c);
+/* Adds a change of job id; *at (if not NULL) says where it is. */
+void batch_change(struct batch *b, const char *id, const struct job_change *c,
+    struct batch_mark *at);
+/*
+ * Writes a job's position (out_*, log_*, steps_refused of pos) into its
+ * change at `at`, when that is still in this batch: one statement fewer
+ * per job and commit (the store writes both in one UPDATE).  0 if it is
+ * not there (the caller adds the position as a change of its own).
+ */
+int batch_amend_position(struct batch *b, const struct batch_mark *at, const char *id,
+    const struct job_change *pos);
 /* Adds an artifact of job id. */
 void batch_artifact(struct batch *b, const char *id, const char *name, const char *ctype);
 /*

@@ -53,6 +53,7 @@ struct run {
 	int64_t punched;		/* the file's blocks are freed up to here */
 	int64_t acking;			/* the offset of the batch being committed */
 	int64_t acked;			/* the offset the keeper was last told (-1: none) */
+	struct batch_mark last;		/* this job's last change in the batch */
 	int moved;			/* the position changed since the last batch */
 	struct json_object *steps;	/* [{id,label,status,started,finished}] */
 	int step;			/* index of the running step, -1 none */
@@ -134,7 +135,7 @@ runner_done(const struct run *r)
 static void
 runner_change(struct run *r, struct batch *b, const struct job_change *c)
 {
-	batch_change(b, r->id, c);
+	batch_change(b, r->id, c, &r->last);
 	r->moved = 1;
 }
 
@@ -495,7 +496,8 @@ runner_position(struct run *r, struct batch *b)
 	c.log_count = r->logs;
 	c.log_dropped = r->logs_dropped;
 	c.steps_refused = r->steps_refused;
-	batch_change(b, r->id, &c);
+	if (!batch_amend_position(b, &r->last, r->id, &c))
+		batch_change(b, r->id, &c, NULL);
 	r->acking = c.out_offset;
 	r->moved = 0;
 }

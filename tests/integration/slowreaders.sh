@@ -18,6 +18,7 @@ lj_config_set max_running 4
 lines=300 mb=12
 [ -n "$LJ_VALGRIND" ] && lines=60 mb=3
 lj_add_type heavy "{ \"argv\": [\"$LJ_HANDLERS/heavy\", \"$lines\"] }"
+lj_add_type gated "{ \"argv\": [\"$LJ_HANDLERS/gated\", \"$lines\"] }"
 lj_add_type ticker "{ \"argv\": [\"$LJ_HANDLERS/ticker\", \"4\"] }"
 lj_add_type bigfile "{ \"argv\": [\"$LJ_HANDLERS/bigfile\", \"$mb\"] }"
 spooldir=$LJ_TMP/server-tmp
@@ -81,6 +82,28 @@ grep -o '"line":"line [0-9]*' "$LJ_TMP/slow" | cut -d' ' -f2 >"$LJ_TMP/slow-line
 seq "$lines" | cmp -s - "$LJ_TMP/slow-lines"
 lj_check $? "every one of the $lines lines once, in order ($(wc -l <"$LJ_TMP/slow-lines"))"
 grep -q '^event: end' "$LJ_TMP/slow"
+lj_check $? "then end"
+# A client that reads slowly while a job prints such a burst gets all of it
+# live: a stream whose socket is full catches up from the store, as a
+# replay does (before, the fan-out wrote on until the backlog was full and
+# dropped the stream: bench/run's burst scenario).
+burst=$(lj_submit gated)
+lj_check $? "a job that prints $((lines * 60 / 1000)) MB of log events when told submitted"
+lj_wait_state "$burst" running 30
+lj_check $? "it runs"
+curl -s -m 100 --limit-rate 4M -o "$LJ_TMP/burst" "$LJ_URL/longjob/progress/$burst" &
+reader=$!
+for _ in $(seq 200); do
+	grep -q '^event: state' "$LJ_TMP/burst" 2>/dev/null && break
+	sleep 0.1
+done
+touch "$LJ_STATE/spool/$burst/go"
+wait "$reader"
+lj_is $? 0 "a client reading at 4 MB/s got to the end of the stream it watched live"
+grep -o '"line":"line [0-9]*' "$LJ_TMP/burst" | cut -d' ' -f2 >"$LJ_TMP/burst-lines"
+seq "$lines" | cmp -s - "$LJ_TMP/burst-lines"
+lj_check $? "every one of the $lines lines once, in order ($(wc -l <"$LJ_TMP/burst-lines"))"
+grep -q '^event: end' "$LJ_TMP/burst"
 lj_check $? "then end"
 # And one that downloads the file slowly gets all of it.
 curl -s -m 100 --limit-rate 4M -o "$LJ_TMP/big.txt" "$LJ_URL/longjob/result/$big/big.txt"
