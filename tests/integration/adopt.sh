@@ -5,7 +5,9 @@
 #     each under its own keeper, all under one worker;
 #   - the worker is killed with -9 mid-way; `longjob status` says none runs;
 #   - a job cancelled meanwhile has its handler stopped at once, with no
-#     worker: the cancel signals its keeper itself;
+#     worker: the cancel signals its keeper itself (lighttpd's progress and
+#     result processes are paused meanwhile: they would notice the lost
+#     worker within 5 s, rightly, and start one);
 #   - the next submission starts a worker, which adopts the 99 others from
 #     their committed offsets; every one succeeds, with every line 1 to 150
 #     once and in order in the store, and the worker's log says so.
@@ -24,6 +26,8 @@ count() { sqlite3 "$db" "SELECT count(*) FROM jobs WHERE $1"; }
 # shell takes seconds with 200 processes, and the jobs would be over.
 workers() { pgrep -c -f -- "longjob-worker --config $LJ_CONFIG\$" || true; }
 keepers() { pgrep -c -f -- "longjob-keeper $LJ_STATE/spool/.run " || true; }
+# The front end's progress and result processes (under memcheck, valgrind's).
+readers() { pgrep -f -- "$LJ_TMP/.*cgi-bin/(progress|result)" | xargs; }
 
 long=$(lj_submit long)
 lj_check $? "a long job submitted"
@@ -42,6 +46,10 @@ for _ in $(seq 100); do
 	[ "$(sqlite3 "$db" "SELECT count(*) FROM events WHERE kind = 'log'")" -ge 1000 ] && break
 	sleep 0.05
 done
+paused=$(readers)
+[ -n "$paused" ]
+lj_check $? "progress and result run ($paused): paused while no worker runs"
+kill -STOP $paused
 kill -9 "$w"
 for _ in $(seq 50); do lj_gone "$w" && break; sleep 0.02; done
 "$top_builddir/longjob" status >"$LJ_TMP/status"
@@ -56,6 +64,7 @@ for _ in $(seq 100); do lj_gone "$h" && break; sleep 0.05; done
 lj_gone "$h"
 lj_check $? "its handler is stopped with no worker running"
 lj_is "$(workers)" 0 "and none was started for it"
+kill -CONT $paused
 
 # The next submission starts a worker, which adopts the rest.
 next=$(lj_submit tick)
