@@ -177,7 +177,8 @@ static const struct conf_key conf_top[] = {
 	  "update)." },
 	{ "wake_on_write", CONF_BOOL, TOP(wake_on_write), NULL, 1, 0, 1, NULL,
 	  "Whether progress and result read the store as soon as a job writes "
-	  "(inotify on the database's WAL), not only every poll_ms." },
+	  "(inotify on the file beside the database that commits touch), not "
+	  "only every poll_ms." },
 	{ "debug", CONF_BOOL, TOP(debug), NULL, 0, 0, 1, NULL,
 	  "Also log, with the time in ms since the epoch, each request the "
 	  "progress and result programs open and free (noisy; for measuring)." },

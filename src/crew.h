@@ -5,7 +5,7 @@
  *   - the run directory (inotify): a keeper appended to <id>.out, or
  *     renamed <id>.exit into place;
  *   - each keeper's pidfd: a keeper gone without .exit (killed);
- *   - the database's WAL (wake.h): someone else wrote, maybe a new job or a
+ *   - the store's wake file (wake.h): someone committed, maybe a new job or a
  *     cancel (asked with the store's data_version, so our own commits cost
  *     one tiny query);
  *   - SIGTERM, SIGINT (stop: commit, give up the lease, exit; the keepers
