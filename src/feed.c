@@ -137,17 +137,21 @@ feed_detach(struct feed *f, struct stream *s)
 	free(s);
 }
 
-/* Writes and flushes one event to a stream; -1 if the client is gone. */
+/* Frames one event into f->frame: 0, or -1 (said in the log). */
 static int
-feed_send(struct feed *f, struct stream *s, int64_t seq, const char *kind,
-    const char *json)
+feed_frame(struct feed *f, int64_t seq, const char *kind, const char *json)
 {
 	buf_reset(&f->frame);
-	if (sse_event(&f->frame, seq, kind, json) != 0) {
-		log_error("event %lld of job %s cannot be framed", (long long)seq,
-		    s->watch ? s->watch->id : "?");
+	if (sse_event(&f->frame, seq, kind, json) == 0)
 		return 0;
-	}
+	log_error("event %lld (%s) cannot be framed", (long long)seq, kind);
+	return -1;
+}
+
+/* Writes and flushes the event framed in f->frame to a stream; -1 if the client is gone. */
+static int
+feed_write(struct feed *f, struct stream *s, int64_t seq, const char *kind)
+{
 	if (http_write(s->req, f->frame.data, f->frame.len) != 0 ||
 	    http_flush(s->req) != 0)
 		return -1;
@@ -157,6 +161,16 @@ feed_send(struct feed *f, struct stream *s, int64_t seq, const char *kind,
 	if (strcmp(kind, "end") == 0)
 		s->ending = 1;
 	return 0;
+}
+
+/* Frames and writes one event to a stream; -1 if the client is gone. */
+static int
+feed_send(struct feed *f, struct stream *s, int64_t seq, const char *kind,
+    const char *json)
+{
+	if (feed_frame(f, seq, kind, json) != 0)
+		return 0;
+	return feed_write(f, s, seq, kind);
 }
 
 /*
@@ -371,6 +385,7 @@ feed_fan_out(void *ctx, int64_t seq, const char *job_id, const char *kind,
 	struct feed *f = ctx;
 	struct watch *w = feed_watch_find(f, job_id);
 	struct stream *s, *next;
+	int framed = 0;
 
 	if (w == NULL)
 		return 0;
@@ -379,7 +394,11 @@ feed_fan_out(void *ctx, int64_t seq, const char *job_id, const char *kind,
 		next = s->next;
 		if (seq <= s->last_seq || s->catching_up)
 			continue;
-		if (feed_send(f, s, seq, kind, json) != 0)
+		/* Framed once for all of the job's streams. */
+		if (!framed && feed_frame(f, seq, kind, json) != 0)
+			return 0;
+		framed = 1;
+		if (feed_write(f, s, seq, kind) != 0)
 			http_set_gone(s->req);	/* the loop reports it gone */
 		else if (s->ending)
 			feed_close(f, s);
