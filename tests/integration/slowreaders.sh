@@ -74,15 +74,21 @@ lighttpd*)
 	lj_check $? "lighttpd holds $kb KB for the $readers stalled streams and downloads, not $((lines * 60 / 1000)) MB and $mb MB each"
 	;;
 esac
+# all_lines FILE: the stream in FILE has every one of the heavy job's lines,
+# once and in order, then end.
+all_lines() {
+	grep -o '"line":"line [0-9]*' "$1" | cut -d' ' -f2 >"$1-lines"
+	seq "$lines" | cmp -s - "$1-lines"
+	lj_check $? "every one of the $lines lines once, in order ($(wc -l <"$1-lines"))"
+	grep -q '^event: end' "$1"
+	lj_check $? "then end"
+}
+
 # A client that reads, slowly, gets the whole history, paced by what it takes.
 curl -s -m 100 --limit-rate 4M -o "$LJ_TMP/slow" -H 'Last-Event-ID: 0' \
 	"$LJ_URL/longjob/progress/$heavy"
 lj_is $? 0 "a client reading at 4 MB/s got to the end of the stream"
-grep -o '"line":"line [0-9]*' "$LJ_TMP/slow" | cut -d' ' -f2 >"$LJ_TMP/slow-lines"
-seq "$lines" | cmp -s - "$LJ_TMP/slow-lines"
-lj_check $? "every one of the $lines lines once, in order ($(wc -l <"$LJ_TMP/slow-lines"))"
-grep -q '^event: end' "$LJ_TMP/slow"
-lj_check $? "then end"
+all_lines "$LJ_TMP/slow"
 # A client that reads slowly while a job prints such a burst gets all of it
 # live: a stream whose socket is full catches up from the store, as a
 # replay does (before, the fan-out wrote on until the backlog was full and
@@ -100,11 +106,7 @@ done
 touch "$LJ_STATE/spool/$burst/go"
 wait "$reader"
 lj_is $? 0 "a client reading at 4 MB/s got to the end of the stream it watched live"
-grep -o '"line":"line [0-9]*' "$LJ_TMP/burst" | cut -d' ' -f2 >"$LJ_TMP/burst-lines"
-seq "$lines" | cmp -s - "$LJ_TMP/burst-lines"
-lj_check $? "every one of the $lines lines once, in order ($(wc -l <"$LJ_TMP/burst-lines"))"
-grep -q '^event: end' "$LJ_TMP/burst"
-lj_check $? "then end"
+all_lines "$LJ_TMP/burst"
 # And one that downloads the file slowly gets all of it.
 curl -s -m 100 --limit-rate 4M -o "$LJ_TMP/big.txt" "$LJ_URL/longjob/result/$big/big.txt"
 lj_is $? 0 "a client reading at 4 MB/s downloaded the $mb MB file"
