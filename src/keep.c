@@ -7,7 +7,10 @@
  *            .out up to which the worker committed what it read.  Both
  *            sides map it shared; the worker stores, the keeper loads.
  * <id>.exit  how the handler ended, written to <id>.exit.tmp and renamed,
- *            so that a reader finds it whole or not at all.  Its format is
+ *            so that a reader finds it whole or not at all.  The room for
+ *            it is taken when the job starts (keep_prepare allocates
+ *            <id>.exit.tmp at its largest): a handler that filled the disk
+ *            is still recorded as it ended, not as a keeper gone silent.  Its format is
  *            one header line, then the stderr tail, raw, and nothing else:
  *
  *                pid 1234 code 0 signal 0 err 57\n<57 bytes>
@@ -135,6 +138,30 @@ keep_prepare_ack(const char *rundir, const char *id)
 	return rc;
 }
 
+/* Creates <id>.exit.tmp with room for the largest .exit: 0, or -1 (logged). */
+static int
+keep_prepare_exit(const char *rundir, const char *id)
+{
+	char *tmp = keep_path(rundir, id, ".exit.tmp");
+	int fd, rc = -1;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		log_error("%s: %s", tmp, strerror(errno));
+	else if ((errno = posix_fallocate(fd, 0, KEEP_EXIT_MAX)) != 0)
+		log_error("%s: %s", tmp, strerror(errno));
+	else
+		rc = 0;
+	if (fd >= 0 && close(fd) != 0 && rc == 0) {
+		log_error("%s: %s", tmp, strerror(errno));
+		rc = -1;
+	}
+	if (rc != 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
 int
 keep_prepare(const char *rundir, const char *id)
 {
@@ -148,8 +175,7 @@ keep_prepare(const char *rundir, const char *id)
 		return -1;
 	/* An .exit left from before would end the new run at once. */
 	keep_unlink(rundir, id, ".exit");
-	keep_unlink(rundir, id, ".exit.tmp");
-	return 0;
+	return keep_prepare_exit(rundir, id);
 }
 
 struct keep_ack *
@@ -235,7 +261,14 @@ keep_exit_write(const char *rundir, const char *id, const struct keep_exit *e)
 	    e->code, e->signal, e->err_len);
 	tmp = keep_path(rundir, id, ".exit.tmp");
 	path = keep_path(rundir, id, ".exit");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/*
+	 * Into the room keep_prepare took: not truncated first, which would
+	 * give it back; cut to size after, which needs none.  Made here only
+	 * if it is missing.
+	 */
+	fd = open(tmp, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		log_error("%s: %s", tmp, strerror(errno));
 		goto out;
@@ -245,7 +278,8 @@ keep_exit_write(const char *rundir, const char *id, const struct keep_exit *e)
 	 * for; after the host's, no keeper runs either.
 	 */
 	if (keep_write_all(fd, header, (size_t)n) != 0 ||
-	    keep_write_all(fd, e->err, e->err_len) != 0) {
+	    keep_write_all(fd, e->err, e->err_len) != 0 ||
+	    ftruncate(fd, (off_t)n + (off_t)e->err_len) != 0) {
 		log_error("%s: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);

@@ -62,8 +62,10 @@ struct keep_ack;
 /* <rundir>/<id><suffix>, allocated. */
 char *keep_path(const char *rundir, const char *id, const char *suffix);
 /*
- * Creates the run directory if needed, an empty <id>.out and an <id>.ack
- * holding 0, and removes any old <id>.exit: 0, or -1 (logged).
+ * Creates the run directory if needed, an empty <id>.out, an <id>.ack
+ * holding 0 and <id>.exit.tmp with the room for the largest .exit (so that
+ * it can be written on a full disk), and removes any old <id>.exit: 0, or
+ * -1 (logged; on a full disk the job cannot start).
  */
 int keep_prepare(const char *rundir, const char *id);
 /* Maps <id>.ack shared (writable or not); NULL if it cannot (logged). */
