@@ -485,7 +485,7 @@ intake_cancel(const struct config *cfg, struct store *st, const char *id)
 {
 	long keeper = 0;
 	int64_t start = 0;
-	int rc = store_job_cancel(st, id, &keeper, &start);
+	int rc = store_job_cancel(st, id, &keeper, &start), alive;
 
 	if (rc != 0)
 		return rc;
@@ -494,10 +494,16 @@ intake_cancel(const struct config *cfg, struct store *st, const char *id)
 	 * The keeper stops the handler's processes: told here at once, not only
 	 * when the worker reads the cancel, and even if no worker is left.
 	 */
-	if (keeper > 0 && proc_kill((pid_t)keeper, start, SIGTERM) != 0 && errno != ESRCH)
+	/*
+	 * Whether the keeper lives is asked before it is signalled: after, it
+	 * may already have stopped the handler and gone, and a worker would
+	 * be started for nothing (adopt.sh caught it).
+	 */
+	alive = keeper > 0 && proc_is((pid_t)keeper, start);
+	if (alive && proc_kill((pid_t)keeper, start, SIGTERM) != 0 && errno != ESRCH)
 		log_warn("job %s: cannot signal its keeper (pid %ld): %s", id, keeper,
 		    strerror(errno));
-	if ((keeper <= 0 || !proc_is((pid_t)keeper, start)) && lease_held(cfg->spool) == 0) {
+	if (!alive && lease_held(cfg->spool) == 0) {
 		/* Its keeper is not known yet and no worker runs: the next one sweeps it. */
 		oversee_start(cfg, NULL);
 	}
