@@ -6,14 +6,24 @@ set -u
 dir=$(cd "$(dirname "$0")" && pwd)
 suite="render resume errors failing streaming disconnect queue many-streams reload limits cancel faults badinput artifacts lost noworker waiting fairness groups steps linkfiles headers spool slowreaders"
 failed= skipped=
+# Each test's output is kept, so that its failures can be repeated last,
+# where run-tests' tail of the log shows them.
+out=$(mktemp -d) || exit 1
+trap 'rm -rf "$out"' EXIT
 for t in $suite; do
 	echo "# ===== $t.sh behind $LJ_FRONTEND"
-	bash "$dir/$t.sh"
-	case $? in
+	bash "$dir/$t.sh" >"$out/$t" 2>&1
+	rc=$?
+	cat "$out/$t"
+	case $rc in
 	0) ;;
 	77) skipped="$skipped $t" ;;
 	*) failed="$failed $t" ;;
 	esac
+done
+for t in $failed; do
+	echo "# ----- what failed in $t.sh behind $LJ_FRONTEND"
+	grep -E -A8 "^not ok" "$out/$t" | head -40
 done
 [ -n "$skipped" ] && echo "# SKIPPED behind $LJ_FRONTEND (see above for why):$skipped"
 [ -z "$failed" ] || { echo "# FAILED behind $LJ_FRONTEND:$failed"; exit 1; }

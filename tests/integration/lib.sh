@@ -141,6 +141,17 @@ lj_kill_ours() {
 	return 0
 }
 
+# Apache's children can outlive a parent that took SIGKILL (they ignore
+# SIGTERM while mod_fcgid keeps them waiting): kill those of our server by pid.
+lj_kill_server_children() {
+	local p
+	for p in /proc/[0-9]*; do
+		tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "$LJ_TMP/apache.conf" &&
+			kill -9 "${p#/proc/}" 2>/dev/null
+	done
+	return 0
+}
+
 # Stops the web server (and the backends we started ourselves).
 lj_stop_server() {
 	local p
@@ -149,6 +160,7 @@ lj_stop_server() {
 		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$p" 2>/dev/null
 	done
+	lj_kill_server_children
 	LJ_PID= LJ_BACKENDS=
 }
 
