@@ -68,7 +68,7 @@ struct config {
 	int log_lines;		/* at most this many log events per job */
 	int max_steps;		/* default of a type's max_steps */
 	int retain_s;
-	int wake_on_write;	/* progress and result read on a job's write (wake.h) */
+	int wake_on_write;	/* progress and result read on a job's write (loop_wake_on) */
 	int debug;		/* log requests opened and freed */
 	long long max_body;	/* default body limit */
 	long long max_spool_bytes;	/* the spool's quota (spool.h); 0: none */

@@ -29,7 +29,6 @@
 #include "proc.h"
 #include "runner.h"
 #include "store.h"
-#include "wake.h"
 #include "xmem.h"
 
 #define CREW_TAG_INOTIFY 1
@@ -475,7 +474,6 @@ crew_wait(struct crew *c, int timeout)
 {
 	struct epoll_event evs[64];
 	int n, i;
-	char drain[4096];
 
 	n = epoll_wait(c->epfd, evs, 64, timeout);
 	for (i = 0; i < n; i++) {
@@ -484,8 +482,7 @@ crew_wait(struct crew *c, int timeout)
 			crew_inotify(c);
 			break;
 		case CREW_TAG_WAKE:
-			while (read(c->wakefd, drain, sizeof drain) > 0)
-				;
+			store_wake_drain(c->st);
 			c->next_look = 0;
 			break;
 		case CREW_TAG_SIGNAL:
@@ -598,7 +595,7 @@ crew_open(struct crew *c)
 			close(c->inofd);
 		c->inofd = -1;
 	}
-	c->wakefd = wake_open(c->cfg->database);
+	c->wakefd = store_wake_fd(c->st);
 	crew_epoll(c, c->inofd, CREW_TAG_INOTIFY);
 	crew_epoll(c, c->wakefd, CREW_TAG_WAKE);
 	crew_epoll(c, c->sigfd, CREW_TAG_SIGNAL);
@@ -711,8 +708,6 @@ crew_close(struct crew *c)
 	free(c->rundir);
 	if (c->inofd >= 0)
 		close(c->inofd);
-	if (c->wakefd >= 0)
-		close(c->wakefd);
 	if (c->sigfd >= 0)
 		close(c->sigfd);
 	if (c->epfd >= 0)

@@ -5,8 +5,8 @@
  *   - the run directory (inotify): a keeper appended to <id>.out, or
  *     renamed <id>.exit into place;
  *   - each keeper's pidfd: a keeper gone without .exit (killed);
- *   - the store's wake file (wake.h): someone committed, maybe a new job or a
- *     cancel (asked with the store's data_version, so our own commits cost
+ *   - the store's wake-up (store_wake_fd): someone committed, maybe a new job or a
+ *     cancel (asked with store_others_version, so our own commits cost
  *     one tiny query);
  *   - SIGTERM, SIGINT (stop: commit, give up the lease, exit; the keepers
  *     run on and the next worker adopts them) and SIGCHLD (reap keepers).

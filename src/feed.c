@@ -546,7 +546,7 @@ feed_tick(void *ctx)
 	store_cursor_read(f->st, &f->cursor, feed_fan_out, f);
 	if (f->ncatching > 0)
 		feed_catch_ups(f);
-	/* Ticks come sooner after writes (wake.h); the scan keeps to poll_ms. */
+	/* Ticks come sooner after writes (loop_wake_on); the scan keeps to poll_ms. */
 	if (now - f->last_scan_ms >= f->cfg->poll_ms) {
 		f->last_scan_ms = now;
 		feed_scan(f, now);

@@ -11,7 +11,6 @@
 #include "log.h"
 #include "loop.h"
 #include "store.h"
-#include "wake.h"
 #include "xmem.h"
 
 int
@@ -46,6 +45,13 @@ instance_close(struct instance *in)
 	in->cfg = NULL;
 }
 
+/* The loop's wake-up came from the store: empty its descriptor. */
+static void
+instance_wake_drain(void *st)
+{
+	store_wake_drain(st);
+}
+
 int
 instance_serve(const char *progname, int argc, char **argv,
     const struct loop_ops *ops, void *(*open)(struct instance *),
@@ -67,7 +73,7 @@ instance_serve(const char *progname, int argc, char **argv,
 	}
 	ctx = open(&in);
 	if (ops->wake_on_write && in.cfg->wake_on_write)
-		loop_wake_on(wake_open(in.cfg->database), WAKE_MIN_MS);
+		loop_wake_on(store_wake_fd(in.st), instance_wake_drain, in.st, LOOP_WAKE_MIN_MS);
 	rc = loop_run(fd, ops, ctx, in.cfg->poll_ms);
 	close(ctx);
 	instance_close(&in);

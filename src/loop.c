@@ -43,6 +43,8 @@ static struct loop_slot *loop_slots;
 static int loop_nslots, loop_capslots, loop_free_head = -1, loop_open, loop_nfinished;
 static int loop_epfd = -1;
 static int loop_wake_fd = -1, loop_wake_min_ms;
+static void (*loop_wake_drain)(void *);
+static void *loop_wake_ctx;
 
 /* Records the signal; epoll_wait returns EINTR and the loop sees the flag. */
 static void
@@ -306,7 +308,7 @@ loop_gone(int i, const struct loop_ops *ops, void *ctx)
 /*
  * Requests whose writes failed during a tick are gone too.  Looked for only
  * when some request was marked gone since the last look: ticks come up to
- * 50 times a second (wake.h), and a walk over 10,000 slots each time is not free.
+ * 50 times a second (loop_wake_on), and a walk over 10,000 slots each time is not free.
  */
 static void
 loop_check_failed(const struct loop_ops *ops, void *ctx)
@@ -343,15 +345,15 @@ loop_shutdown(const struct loop_ops *ops, void *ctx)
 	loop_free_head = -1;
 	close(loop_epfd);
 	loop_epfd = -1;
-	if (loop_wake_fd >= 0)
-		close(loop_wake_fd);
 	loop_wake_fd = -1;
 }
 
 void
-loop_wake_on(int fd, int min_ms)
+loop_wake_on(int fd, void (*drain)(void *), void *ctx, int min_ms)
 {
 	loop_wake_fd = fd;
+	loop_wake_drain = drain;
+	loop_wake_ctx = ctx;
 	loop_wake_min_ms = min_ms;
 }
 
@@ -365,10 +367,8 @@ static void
 loop_wake_rearm(void)
 {
 	struct epoll_event ev;
-	char buf[4096];
 
-	while (read(loop_wake_fd, buf, sizeof buf) > 0)
-		;
+	loop_wake_drain(loop_wake_ctx);
 	memset(&ev, 0, sizeof ev);
 	ev.events = EPOLLIN | EPOLLONESHOT;
 	ev.data.u32 = LOOP_WAKE;

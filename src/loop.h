@@ -31,7 +31,7 @@ struct loop_ops {
 	void (*gone)(void *ctx, struct http_req *r);
 	/* Called every tick while the loop runs (and sooner after a write: wake_on_write). */
 	void (*tick)(void *ctx);
-	/* 1: tick as soon as a job writes to the store (wake.h), not only every tick_ms. */
+	/* 1: tick as soon as a job writes to the store (loop_wake_on), not only every tick_ms. */
 	int wake_on_write;
 	/*
 	 * A kept request's client took all that waited for it (http.h's
@@ -49,10 +49,26 @@ void loop_signals(void);
  */
 int loop_listen_fd(int argc, char **argv);
 /*
- * Before loop_run: also tick when fd (non-blocking; drained here) is readable,
- * but no sooner than min_ms after the previous tick.  fd -1: ticks only.
+ * Wake-ups.  progress and result read the store once a tick (poll_ms, 200
+ * ms by default), so an event would wait on average half a tick before
+ * anyone reads it.  The store gives a descriptor that becomes readable
+ * after another process's commit (store_wake_fd: inotify on a file SQLite
+ * commits touch, PostgreSQL's NOTIFY); the loop then brings its next tick
+ * forward, no sooner than LOOP_WAKE_MIN_MS after the last one, so that a
+ * burst of commits costs one read.  (On SQLite the watch was on the WAL
+ * until December 2026: the WAL is written before the commit is visible,
+ * so a reader often woke too early, read nothing, and waited out the gap;
+ * bench/README.md has the measurements.)  The tick stays as the fallback:
+ * without the descriptor nothing but latency changes.
  */
-void loop_wake_on(int fd, int min_ms);
+#define LOOP_WAKE_MIN_MS 5
+
+/*
+ * Before loop_run: also tick when fd (non-blocking, not ours) is readable,
+ * but no sooner than min_ms after the previous tick; drain(ctx) empties it
+ * before each such tick.  fd -1: ticks only.
+ */
+void loop_wake_on(int fd, void (*drain)(void *), void *ctx, int min_ms);
 /* Serves until stopped (FastCGI) or the one request is done (CGI); exit status. */
 int loop_run(int listen_fd, const struct loop_ops *ops, void *ctx, int tick_ms);
 /* Serves every request with 500: for a program that could not start (bad config). */

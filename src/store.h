@@ -1,26 +1,27 @@
 /*
- * store: the SQLite database every longjob program shares.
- *
- * One file in WAL mode (readers never block the writer), busy_timeout so a
- * writer waits instead of failing, short IMMEDIATE write transactions and
- * prepared statements only.  The schema is versioned with PRAGMA
- * user_version and created on first open.
+ * store: the job store every longjob program shares: SQLite (a path, the
+ * embedded default) or PostgreSQL (a postgresql:// URI or a libpq
+ * conninfo string), as the `database` key says.  The rules live in
+ * store.c, the SQL and connections in the backends (store_backend.h).
  *
  * DESIGN: how progress rows become SSE ids.  Every change a person can see
- * is a row in `events` whose INTEGER PRIMARY KEY AUTOINCREMENT `seq` is
- * global and never reused, even after retention deletes rows.  That seq is
- * the SSE `id:`.  The job row is the summary of its events; the worker
- * writes both in the same transaction, so a snapshot of the job read in one
- * transaction together with the job's largest seq is exactly "everything up
- * to that id": a stream that sends the snapshot as a `state` event with that
- * id, then every event with a larger seq, loses and repeats nothing.
+ * is a row in `events` whose `seq` is global and never reused, even after
+ * retention deletes rows.  That seq is the SSE `id:`.  The job row is the
+ * summary of its events; the worker writes both in the same transaction,
+ * so a snapshot of the job read in one transaction together with the
+ * job's largest seq is exactly "everything up to that id": a stream that
+ * sends the snapshot as a `state` event with that id, then every event
+ * with a larger seq, loses and repeats nothing.  That needs seqs to become
+ * visible in the order they were taken, which both backends ensure by
+ * letting one write transaction run at a time (SQLite's write lock; an
+ * advisory lock on PostgreSQL, whose sequences are taken before commit).
  *
  * Job states: queued -> running -> succeeded | failed | cancelled, and
  * queued -> cancelled.  The final transition always writes an `end` event.
  *
  * A job is read into, and changed through, the structs of job.h.
- * Every function returns 0 on success and -1 on a database error, which it
- * logs with sqlite3_errmsg; lookups return 1 for "not found".
+ * Every function returns 0 on success and -1 on a database error, which
+ * the backend logs; lookups return 1 for "not found".
  */
 #ifndef LONGJOB_STORE_H
 #define LONGJOB_STORE_H
@@ -41,15 +42,21 @@ typedef int (*store_event_cb)(void *ctx, int64_t seq, const char *job_id,
 /* Called for each job by store_job_list. */
 typedef void (*store_job_cb)(void *ctx, const struct job *job);
 
-/* Opens (creating if needed) the database; NULL with *cause set (caller frees). */
-struct store *store_open(const char *path, char **cause);
+/* 1 if database names a PostgreSQL database rather than an SQLite file. */
+int store_is_postgresql(const char *database);
+/* Opens (creating, upgrading) the database; NULL with *cause set (caller frees). */
+struct store *store_open(const char *database, char **cause);
 void store_close(struct store *s);
+/* "sqlite" or "postgresql". */
+const char *store_backend_name(const struct store *s);
 /*
- * The file beside the database that every commit which changed rows
- * touches (one byte written, after the commit): wake.h watches it, so
- * that readers wake once a commit is visible.  Caller frees.
+ * A descriptor that becomes readable when another process may have
+ * committed (an inotify watch on SQLite, the LISTEN connection on
+ * PostgreSQL), so that readers need not wait for their tick; -1 if there
+ * is none (the tick is the fallback).  store_wake_drain empties it.
  */
-char *store_wake_path(const char *db_path);
+int store_wake_fd(struct store *s);
+void store_wake_drain(struct store *s);
 /* 1 if the last failed write failed because the disk (or quota) is full. */
 int store_full(const struct store *s);
 /*
@@ -57,6 +64,8 @@ int store_full(const struct store *s);
  * writer: nothing is wrong with the store, and the write may be tried again.
  */
 int store_busy(const struct store *s);
+/* 1 if the last failure was the database server being unreachable. */
+int store_down(const struct store *s);
 
 double store_now(void);
 
@@ -182,7 +191,10 @@ struct store_cursor {
 int store_cursor_end(struct store *s, struct store_cursor *c);
 int store_cursor_read(struct store *s, struct store_cursor *c, store_event_cb cb,
     void *ctx);
-/* Changes whenever anyone commits, this connection included. */
+/*
+ * A number that changes whenever anyone commits, this connection included;
+ * the same number twice means nothing new.
+ */
 int store_version(struct store *s, int64_t *v);
 /* Changes only when another connection commits (the worker: a new job, a cancel). */
 int store_others_version(struct store *s, int64_t *v);

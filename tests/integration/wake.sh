@@ -1,5 +1,5 @@
 #!/bin/bash
-# Wake-up on writes (src/wake.h): progress and result read the store as soon
+# Wake-up on writes (loop_wake_on in src/loop.h): progress and result read the store as soon
 # as a job writes, not only once a tick.  With poll_ms at its maximum (5 s),
 # a job printing a line every 100 ms for 3 s would reach a stream in one or
 # two bursts if only the tick read the store; with the wake-up, the lines

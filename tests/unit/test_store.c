@@ -1,33 +1,36 @@
 /*
- * Unit tests for store.c against a real SQLite file: schema and WAL, the
- * queue and claiming, job changes and their events, snapshots, the lost
- * worker reaper, and a second connection holding the write lock.
+ * Unit tests for store.c, run against every backend: SQLite always, and
+ * PostgreSQL when LJ_TEST_POSTGRESQL names an empty database (as
+ * tests/unit/test_store_pg.sh does, with a server of its own).  The queue
+ * and claiming, job changes and their events, snapshots, the lost worker
+ * reaper, batches, per-client limits, versions and wake-ups.  What is
+ * SQLite's own (WAL, the schema's upgrades, its write lock) is in
+ * test_store_sqlite.c.
  */
 #include "config.h"
 
-#include <sqlite3.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "job.h"
 #include "store.h"
 #include "tap.h"
-#include "wake.h"
 
-static char dbpath[256];
-
-/* Removes a database and the files beside it. */
+/* Removes an SQLite database and the files beside it. */
 static void
-unlink_db(const char *path)
+test_unlink_db(const char *path)
 {
-	char *wake = store_wake_path(path);
+	static const char *const ext[] = { "", "-wal", "-shm", "-wake" };
+	char file[300];
+	size_t i;
 
-	unlink(path);
-	unlink(wake);
-	free(wake);
+	for (i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+		snprintf(file, sizeof file, "%s%s", path, ext[i]);
+		unlink(file);
+	}
 }
 
 /* Counts rows passed to a callback. */
@@ -37,87 +40,6 @@ count_row(void *ctx, int64_t seq, const char *job, const char *kind, const char 
 	(void)seq; (void)job; (void)kind; (void)json;
 	(*(int *)ctx)++;
 	return 0;
-}
-
-/* A fresh database opens in WAL mode with the schema version set. */
-static struct store *
-test_open(void)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	char *cause = NULL;
-	struct store *s;
-
-	snprintf(dbpath, sizeof dbpath, "%s/longjob-test-%ld.db",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid());
-	unlink_db(dbpath);
-	s = store_open(dbpath, &cause);
-	ok(s != NULL, "store opens");
-	sqlite3_open(dbpath, &db);
-	sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL);
-	sqlite3_step(st);
-	is_str((const char *)sqlite3_column_text(st, 0), "wal", "journal mode is WAL");
-	sqlite3_finalize(st);
-	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
-	sqlite3_step(st);
-	is_int(sqlite3_column_int(st, 0), 3, "user_version is 3");
-	sqlite3_finalize(st);
-	sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
-	sqlite3_close(db);
-	ok(store_open(dbpath, &cause) == NULL && cause != NULL &&
-	    strstr(cause, "schema version 99") != NULL, "a newer schema is refused");
-	free(cause);
-	sqlite3_open(dbpath, &db);
-	sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL);
-	sqlite3_close(db);
-	return s;
-}
-
-/* A database of schema version 1 (no client column) is upgraded on open. */
-static void
-test_upgrade(void)
-{
-	char path[300], *cause = NULL;
-	struct store_admit admit = { 10, "192.0.2.1", 1 };
-	struct store *s;
-	sqlite3 *db;
-
-	snprintf(path, sizeof path, "%s.v1", dbpath);
-	unlink_db(path);
-	sqlite3_open(path, &db);
-	sqlite3_exec(db, "CREATE TABLE jobs (id TEXT PRIMARY KEY, type TEXT NOT NULL,"
-	    " state TEXT NOT NULL, progress REAL NOT NULL DEFAULT 0, step TEXT,"
-	    " message TEXT NOT NULL DEFAULT '', eta_s REAL NOT NULL DEFAULT -1,"
-	    " created REAL NOT NULL, started REAL NOT NULL DEFAULT 0,"
-	    " heartbeat REAL NOT NULL DEFAULT 0, finished REAL NOT NULL DEFAULT 0,"
-	    " worker_pid INTEGER NOT NULL DEFAULT 0, params TEXT NOT NULL,"
-	    " steps TEXT NOT NULL DEFAULT '[]', result TEXT, error TEXT);"
-	    "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL,"
-	    " kind TEXT NOT NULL, data TEXT NOT NULL, t REAL NOT NULL);"
-	    "CREATE TABLE artifacts (job_id TEXT NOT NULL, name TEXT NOT NULL,"
-	    " content_type TEXT NOT NULL, PRIMARY KEY (job_id, name));"
-	    "INSERT INTO jobs (id, type, state, created, params) VALUES"
-	    " ('eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee', 't', 'queued', 1, '{}');"
-	    "PRAGMA user_version = 1;", NULL, NULL, NULL);
-	sqlite3_close(db);
-	s = store_open(path, &cause);
-	ok(s != NULL, "a version 1 database opens");
-	is_int(s ? store_job_insert(s, "ffffffffffffffffffffffffffffffff", "t", "{}", "[]", &admit) : -1,
-	    0, "and takes a job with its client: upgraded");
-	{
-		struct store_worker w = { "host", 1, 1, 1, 0, 0, 0 };
-		struct job j;
-
-		job_init(&j);
-		is_int(s ? store_job_get(s, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", &j) : -1, 0,
-		    "its old job reads");
-		ok(j.out_offset == 0 && j.keeper_pid == 0, "with the version 3 columns at 0");
-		job_clear(&j);
-		is_int(s ? store_worker_beat(s, &w) : -1, 0, "and it has the workers table");
-	}
-	store_close(s);
-	free(cause);
-	unlink_db(path);
 }
 
 /* At most max_per_client jobs queued or running per client; others and the CLI are not counted. */
@@ -221,7 +143,6 @@ test_change(struct store *s)
 	job_clear(&j);
 }
 
-/* A running job whose worker pid is dead is failed with an end event. */
 /* What a cursor read: how many `end` events. */
 struct seen {
 	int ends;
@@ -353,79 +274,73 @@ test_batch(struct store *s)
 	(void)b;
 }
 
-/* Another connection holding the write lock makes writers wait, not fail. */
-static void
-test_busy(struct store *s)
-{
-	const char *b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
-	struct job_change c;
-	sqlite3 *db;
-	pid_t pid;
-	int status;
-
-	pid = fork();
-	if (pid == 0) {
-		sqlite3_open(dbpath, &db);
-		sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-		usleep(1500 * 1000);
-		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-		sqlite3_close(db);
-		_exit(0);
-	}
-	usleep(300 * 1000);	/* let the child take the lock first */
-	job_change_init(&c);
-	c.progress = 7;
-	c.event_kind = "progress";
-	c.event_json = "{\"progress\":7}";
-	is_int(store_job_change(s, b, &c, NULL), 0, "a write while another holds the lock waits and succeeds");
-	waitpid(pid, &status, 0);
-}
-
-/* 1 if the wake descriptor reported, emptying it. */
+/* 1 if the wake descriptor becomes readable within ms, emptying it. */
 static int
-test_woken(int fd)
+test_woken(struct store *s, int ms)
 {
-	char buf[4096];
-	int n = 0;
+	struct pollfd p = { store_wake_fd(s), POLLIN, 0 };
+	int n = poll(&p, 1, ms) > 0;
 
-	while (read(fd, buf, sizeof buf) > 0)
-		n = 1;
+	store_wake_drain(s);
 	return n;
 }
 
-/* A commit that changed rows touches the wake file; a read or a no-op does not. */
+/* Another connection's commit wakes a reader and changes its versions; reads do not. */
 static void
-test_wake(struct store *s)
+test_wake(struct store *s, const char *database)
 {
 	const char *w = "wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww";
 	struct store_admit any = { 100, NULL, 0 };
-	char *path = store_wake_path(dbpath);
-	struct stat db, wf;
+	struct store *other;
+	char *cause = NULL;
+	int64_t v1, v2, o1, o2;
 	struct job j;
-	int fd = wake_open(dbpath);
 
-	ok(fd >= 0, "the wake file can be watched");
-	ok(stat(dbpath, &db) == 0 && stat(path, &wf) == 0 &&
-	    (wf.st_mode & 0777) == (db.st_mode & 0666) && wf.st_uid == db.st_uid,
-	    "the wake file has the database's owner and mode");
-	test_woken(fd);
+	ok(store_wake_fd(s) >= 0, "the store has a wake descriptor");
+	while (test_woken(s, 100))
+		;
+	other = store_open(database, &cause);
+	ok(other != NULL, "a second connection opens");
+	if (other == NULL) {
+		free(cause);
+		return;
+	}
 	job_init(&j);
-	store_job_get(s, w, &j);
-	store_job_snapshot(s, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &j);
+	store_job_get(other, w, &j);
+	store_job_snapshot(other, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &j);
 	job_clear(&j);
-	ok(!test_woken(fd), "reads wake nobody");
-	is_int(store_job_insert(s, w, "t", "{}", "[]", &any), 0, "insert");
-	ok(test_woken(fd), "a commit that changed rows wakes the watcher");
-	close(fd);
-	free(path);
+	ok(!test_woken(s, 300), "reads wake nobody");
+	store_version(s, &v1);
+	store_others_version(s, &o1);
+	is_int(store_job_insert(other, w, "t", "{}", "[]", &any), 0, "the other connection commits");
+	ok(test_woken(s, 5000), "which wakes the reader");
+	store_version(s, &v2);
+	store_others_version(s, &o2);
+	ok(v1 != v2, "and changes its version");
+	ok(o1 != o2, "and its others' version");
+	store_others_version(s, &o1);
+	is_int(store_job_insert(s, "wwwwwwwwwwwwwwwwwwwwwwwwwwwwwww1", "t", "{}", "[]", &any), 0,
+	    "our own commit");
+	test_woken(s, 1000);
+	store_others_version(s, &o2);
+	ok(o1 == o2, "leaves the others' version alone");
+	store_close(other);
 }
 
-int
-main(void)
+/* The whole suite on one database. */
+static void
+test_all(const char *database)
 {
-	struct store *s = test_open();
+	char *cause = NULL;
+	struct store *s = store_open(database, &cause);
 	int64_t v1, v2;
 
+	ok(s != NULL, "store opens");
+	if (s == NULL) {
+		printf("# %s\n", cause);
+		exit(tap_done());
+	}
+	printf("# backend: %s\n", store_backend_name(s));
 	test_queue(s);
 	store_version(s, &v1);
 	test_change(s);
@@ -433,11 +348,24 @@ main(void)
 	ok(v1 != v2, "the version changes with our own commits too");
 	test_reap(s);
 	test_batch(s);
-	test_busy(s);
 	test_per_client(s);
-	test_wake(s);
-	test_upgrade();
+	test_wake(s, database);
 	store_close(s);
-	unlink_db(dbpath);
+}
+
+int
+main(void)
+{
+	const char *pg = getenv("LJ_TEST_POSTGRESQL");
+	char path[256];
+
+	if (pg != NULL && *pg != '\0') {
+		test_all(pg);
+		return tap_done();
+	}
+	snprintf(path, sizeof path, "%s/longjob-test-%ld.db",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid());
+	test_all(path);
+	test_unlink_db(path);
 	return tap_done();
 }
