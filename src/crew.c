@@ -294,6 +294,29 @@ crew_claim(struct crew *c)
 	}
 }
 
+/*
+ * Watches the store's wake descriptor, anew when it changed (the store
+ * connected again; the new one can have the old one's number, so the watch
+ * is renewed rather than trusted).
+ */
+static void
+crew_wake_watch(struct crew *c)
+{
+	struct epoll_event ev;
+	int fd = store_wake_fd(c->st);
+
+	if (fd != c->wakefd && c->wakefd >= 0)
+		epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->wakefd, NULL);	/* may be closed: no matter */
+	c->wakefd = fd;
+	if (fd < 0)
+		return;
+	memset(&ev, 0, sizeof ev);
+	ev.events = EPOLLIN;
+	ev.data.u64 = CREW_TAG_WAKE;
+	if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
+		epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
 /* Someone else wrote, or a slot was freed: new jobs, cancels. */
 static void
 crew_look(struct crew *c, long long now)
@@ -302,6 +325,7 @@ crew_look(struct crew *c, long long now)
 	double started = store_now();
 
 	c->next_look = now + CREW_POLL_MS;
+	crew_wake_watch(c);
 	if (store_others_version(c->st, &v) != 0)
 		return;
 	if (v == c->version && !c->look && !c->freed)
@@ -595,9 +619,8 @@ crew_open(struct crew *c)
 			close(c->inofd);
 		c->inofd = -1;
 	}
-	c->wakefd = store_wake_fd(c->st);
 	crew_epoll(c, c->inofd, CREW_TAG_INOTIFY);
-	crew_epoll(c, c->wakefd, CREW_TAG_WAKE);
+	crew_wake_watch(c);
 	crew_epoll(c, c->sigfd, CREW_TAG_SIGNAL);
 	return 0;
 }

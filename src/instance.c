@@ -45,11 +45,12 @@ instance_close(struct instance *in)
 	in->cfg = NULL;
 }
 
-/* The loop's wake-up came from the store: empty its descriptor. */
-static void
-instance_wake_drain(void *st)
+/* The loop's wake-ups come from the store: empties its descriptor, returns it. */
+static int
+instance_wake(void *st)
 {
 	store_wake_drain(st);
+	return store_wake_fd(st);
 }
 
 int
@@ -73,7 +74,7 @@ instance_serve(const char *progname, int argc, char **argv,
 	}
 	ctx = open(&in);
 	if (ops->wake_on_write && in.cfg->wake_on_write)
-		loop_wake_on(store_wake_fd(in.st), instance_wake_drain, in.st, LOOP_WAKE_MIN_MS);
+		loop_wake_on(instance_wake, in.st, LOOP_WAKE_MIN_MS);
 	rc = loop_run(fd, ops, ctx, in.cfg->poll_ms);
 	close(ctx);
 	instance_close(&in);

@@ -43,7 +43,7 @@ static struct loop_slot *loop_slots;
 static int loop_nslots, loop_capslots, loop_free_head = -1, loop_open, loop_nfinished;
 static int loop_epfd = -1;
 static int loop_wake_fd = -1, loop_wake_min_ms;
-static void (*loop_wake_drain)(void *);
+static int (*loop_wake)(void *);
 static void *loop_wake_ctx;
 
 /* Records the signal; epoll_wait returns EINTR and the loop sees the flag. */
@@ -346,34 +346,47 @@ loop_shutdown(const struct loop_ops *ops, void *ctx)
 	close(loop_epfd);
 	loop_epfd = -1;
 	loop_wake_fd = -1;
+	loop_wake = NULL;
 }
 
 void
-loop_wake_on(int fd, void (*drain)(void *), void *ctx, int min_ms)
+loop_wake_on(int (*wake)(void *), void *ctx, int min_ms)
 {
-	loop_wake_fd = fd;
-	loop_wake_drain = drain;
+	loop_wake = wake;
 	loop_wake_ctx = ctx;
 	loop_wake_min_ms = min_ms;
 }
 
 /*
- * Makes the wake descriptor report again (it is watched EPOLLONESHOT: one
- * report per tick, however many writes came meanwhile), after reading it
- * empty: what it said is only "something changed", and the tick that
- * follows reads whatever that was.  A write after this reports anew.
+ * Before each tick: empties the wake descriptor and makes it report again
+ * if it did (it is watched EPOLLONESHOT: one report per tick, however many
+ * writes came meanwhile); what it said is only "something changed", and
+ * the tick that follows reads whatever that was.  The descriptor can change
+ * (the store connected again): the new one is watched instead.
  */
 static void
-loop_wake_rearm(void)
+loop_wake_refresh(int woken)
 {
 	struct epoll_event ev;
+	int fd;
 
-	loop_wake_drain(loop_wake_ctx);
+	if (loop_wake == NULL)
+		return;
+	fd = loop_wake(loop_wake_ctx);
+	if (fd == loop_wake_fd && !woken)
+		return;
+	if (fd != loop_wake_fd && loop_wake_fd >= 0)
+		epoll_ctl(loop_epfd, EPOLL_CTL_DEL, loop_wake_fd, NULL);	/* may be closed: no matter */
+	loop_wake_fd = fd;
+	if (fd < 0)
+		return;
 	memset(&ev, 0, sizeof ev);
 	ev.events = EPOLLIN | EPOLLONESHOT;
 	ev.data.u32 = LOOP_WAKE;
-	if (epoll_ctl(loop_epfd, EPOLL_CTL_MOD, loop_wake_fd, &ev) != 0)
-		log_warn("epoll_ctl(MOD, wake): %s", strerror(errno));
+	/* ENOENT: a new descriptor, maybe with the number of the one it replaced. */
+	if (epoll_ctl(loop_epfd, EPOLL_CTL_MOD, fd, &ev) != 0 &&
+	    (errno != ENOENT || epoll_ctl(loop_epfd, EPOLL_CTL_ADD, fd, &ev) != 0))
+		log_warn("epoll_ctl(wake): %s", strerror(errno));
 }
 
 /*
@@ -463,8 +476,8 @@ loop_run(int listen_fd, const struct loop_ops *ops, void *ctx, int tick_ms)
 		return 1;
 	}
 	http_on_backlog(loop_on_backlog);
-	if (loop_wake_fd >= 0)
-		loop_watch(loop_wake_fd, EPOLLIN | EPOLLONESHOT, LOOP_WAKE);
+	loop_wake_fd = -1;
+	loop_wake_refresh(1);
 	if (listen_fd >= 0)
 		loop_watch(listen_fd, EPOLLIN, LOOP_LISTENER);
 	else {
@@ -488,8 +501,7 @@ loop_run(int listen_fd, const struct loop_ops *ops, void *ctx, int tick_ms)
 		}
 		if ((now = loop_now_ms()) >= next) {
 			/* Before the tick reads: a write from now on reports again. */
-			if (woken)
-				loop_wake_rearm();
+			loop_wake_refresh(woken);
 			woken = 0;
 			if (http_backlogged() > 0)
 				loop_write_backlogs(ops, ctx);

@@ -64,11 +64,12 @@ int loop_listen_fd(int argc, char **argv);
 #define LOOP_WAKE_MIN_MS 5
 
 /*
- * Before loop_run: also tick when fd (non-blocking, not ours) is readable,
- * but no sooner than min_ms after the previous tick; drain(ctx) empties it
- * before each such tick.  fd -1: ticks only.
+ * Before loop_run: also tick when the store's wake descriptor is readable,
+ * but no sooner than min_ms after the previous tick.  Before each tick,
+ * wake(ctx) empties it and returns it (non-blocking, not ours; it may be
+ * a new one), or -1 if there is none for now (ticks only).
  */
-void loop_wake_on(int fd, void (*drain)(void *), void *ctx, int min_ms);
+void loop_wake_on(int (*wake)(void *), void *ctx, int min_ms);
 /* Serves until stopped (FastCGI) or the one request is done (CGI); exit status. */
 int loop_run(int listen_fd, const struct loop_ops *ops, void *ctx, int tick_ms);
 /* Serves every request with 500: for a program that could not start (bad config). */

@@ -20,9 +20,11 @@ libsqlite3-dev libpng-dev lighttpd sqlite3"
 # fuzz targets); valgrind (make check-valgrind); chromium, nodejs and npm
 # (the browser test drives Debian's chromium with playwright-core, which npm
 # installs from tests/browser/package-lock.json; no browser is downloaded);
-# python3 and php-cli (the README's example handlers run as job types).
+# python3 and php-cli (the README's example handlers run as job types);
+# postgresql and libpq-dev (the PostgreSQL store: the tests start a server
+# of their own with initdb and pg_ctl).
 TEST="$DEMO apache2 libapache2-mod-fcgid curl ca-certificates clang libclang-rt-14-dev
-valgrind chromium nodejs npm python3 php-cli"
+valgrind chromium nodejs npm python3 php-cli postgresql libpq-dev"
 
 case ${1:-} in
 demo) PACKAGES=$DEMO ;;
@@ -73,7 +75,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-for server in lighttpd apache2; do
+for server in lighttpd apache2 postgresql; do
 	case " $(echo $missing) " in *" $server "*) ;; *) continue ;; esac
 	# update-rc.d disables the SysV links and, under systemd, the unit too.
 	$SUDO update-rc.d "$server" disable >/dev/null 2>&1 || true

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "job.h"
@@ -327,6 +328,83 @@ test_wake(struct store *s, const char *database)
 	store_close(other);
 }
 
+/* What the out-of-order test's reader saw. */
+struct order {
+	int64_t seqs[8];
+	int n;
+};
+
+static int
+test_order_row(void *ctx, int64_t seq, const char *job_id, const char *kind, const char *json)
+{
+	struct order *o = ctx;
+
+	(void)job_id;
+	(void)kind;
+	(void)json;
+	if (o->n < 8)
+		o->seqs[o->n++] = seq;
+	return 0;
+}
+
+/* In a child: one change of job id with an event, holding the transaction ms before commit. */
+static pid_t
+test_order_writer(const char *database, const char *id, int delay_ms, int hold_ms)
+{
+	struct job_change c;
+	struct store *w;
+	char *cause = NULL;
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	usleep(delay_ms * 1000);
+	if ((w = store_open(database, &cause)) == NULL)
+		_exit(1);
+	job_change_init(&c);
+	c.event_kind = "log";
+	c.event_json = "{\"line\":\"order\"}";
+	if (store_batch_begin(w) != 0 || store_batch_change(w, id, &c) != 0)
+		_exit(2);
+	usleep(hold_ms * 1000);
+	_exit(store_batch_commit(w) == 0 ? 0 : 3);
+}
+
+/*
+ * The classic trap: a writer that took seq N commits after one that took
+ * N+1, and a reader that read "up to N+1" in between never sees N.  Writer
+ * A opens its transaction and holds it for a second; writer B writes in
+ * the meantime and would commit first; the reader reads all along.  It
+ * must see both events, in seq order.
+ */
+static void
+test_order(struct store *s, const char *database)
+{
+	const char *a = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a", *b = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b";
+	struct store_admit any = { 100, NULL, 0 };
+	struct store_cursor cur;
+	struct order o = { { 0 }, 0 };
+	pid_t pa, pb;
+	int i, sa = -1, sb = -1, done = 0;
+
+	store_job_insert(s, a, "t", "{}", "[]", &any);
+	store_job_insert(s, b, "t", "{}", "[]", &any);
+	store_cursor_end(s, &cur);
+	pa = test_order_writer(database, a, 0, 1000);
+	pb = test_order_writer(database, b, 300, 0);
+	for (i = 0; i < 60 && o.n < 2; i++) {
+		usleep(50 * 1000);
+		store_cursor_read(s, &cur, test_order_row, &o);
+	}
+	waitpid(pa, &sa, 0);
+	waitpid(pb, &sb, 0);
+	done = WIFEXITED(sa) && WEXITSTATUS(sa) == 0 && WIFEXITED(sb) && WEXITSTATUS(sb) == 0;
+	ok(done, "two writers committed, the first holding its transaction open");
+	store_cursor_read(s, &cur, test_order_row, &o);
+	is_int(o.n, 2, "a reader reading all along saw both events (none skipped)");
+	ok(o.n == 2 && o.seqs[0] < o.seqs[1], "in seq order");
+}
+
 /* The whole suite on one database. */
 static void
 test_all(const char *database)
@@ -350,6 +428,7 @@ test_all(const char *database)
 	test_batch(s);
 	test_per_client(s);
 	test_wake(s, database);
+	test_order(s, database);
 	store_close(s);
 }
 

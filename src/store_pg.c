@@ -1,0 +1,655 @@
+/*
+ * store_pg: the store on PostgreSQL, shared by several web hosts.
+ *
+ * DESIGN.
+ * - Everything lives in the schema `longjob` of the database the `database`
+ *   key names (a postgresql:// URI or a libpq conninfo string), so that it
+ *   cannot meet a site's own tables.  Its version is a row of
+ *   longjob.schema_version; the first program that connects creates or
+ *   upgrades it, under a session advisory lock so that two first-timers
+ *   do not race.
+ * - Event seqs come from a sequence, which hands out values before commit:
+ *   with two writers, seq 8 could become visible after seq 9, and a reader
+ *   that had read "up to 9" would never see 8.  So every write transaction
+ *   takes one transaction-scoped advisory lock first: writers run one at a
+ *   time, as on SQLite, and seqs become visible in the order they were
+ *   taken.  A reader's "everything up to N" is then exact (store.h).
+ *   Reads that must agree with each other (a snapshot) run REPEATABLE READ.
+ * - Wake-ups: a commit that changed rows sends NOTIFY longjob; each process
+ *   LISTENs on a second connection, whose socket is the wake descriptor and
+ *   whose notifications are the version (store_version).  Without that
+ *   connection (the server went away) the version changes at every call,
+ *   so that readers read every tick until it is back.
+ * - The server going away: a failed statement on a broken connection marks
+ *   the store down (store_down), and the next call reconnects, at most once
+ *   a second; statements are prepared again on the new connection.
+ */
+#include "config.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "store_backend.h"
+#include "xmem.h"
+
+#define PG_SCHEMA_VERSION 1
+/* The advisory locks: one for writers, one for creating the schema (any two numbers). */
+#define PG_WRITE_LOCK "1818914658"
+#define PG_SCHEMA_LOCK "1819961187"
+#define PG_RETRY_S 1.0
+#define PG_MAX_ARGS 24
+
+static const char *pg_schema =
+    "CREATE SCHEMA IF NOT EXISTS longjob;"
+    "CREATE TABLE longjob.jobs ("
+    " n BIGSERIAL UNIQUE,"
+    " id TEXT PRIMARY KEY,"
+    " type TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN"
+    "  ('queued','running','succeeded','failed','cancelled')),"
+    " progress DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    " step TEXT,"
+    " message TEXT NOT NULL DEFAULT '',"
+    " eta_s DOUBLE PRECISION NOT NULL DEFAULT -1,"
+    " created DOUBLE PRECISION NOT NULL,"
+    " started DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    " heartbeat DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    " finished DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    " worker_pid BIGINT NOT NULL DEFAULT 0,"
+    " params TEXT NOT NULL,"
+    " steps TEXT NOT NULL DEFAULT '[]',"
+    " result TEXT,"
+    " error TEXT,"
+    " client TEXT,"
+    " out_offset BIGINT NOT NULL DEFAULT 0,"
+    " out_skip INTEGER NOT NULL DEFAULT 0,"
+    " out_result TEXT,"
+    " log_count INTEGER NOT NULL DEFAULT 0,"
+    " log_dropped INTEGER NOT NULL DEFAULT 0,"
+    " steps_refused INTEGER NOT NULL DEFAULT 0,"
+    " keeper_pid BIGINT NOT NULL DEFAULT 0,"
+    " keeper_start BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX jobs_state ON longjob.jobs(state, n);"
+    "CREATE INDEX jobs_client ON longjob.jobs(client, state);"
+    "CREATE INDEX jobs_finished ON longjob.jobs(finished);"
+    "CREATE TABLE longjob.workers ("
+    " host TEXT PRIMARY KEY,"
+    " pid BIGINT NOT NULL,"
+    " started DOUBLE PRECISION NOT NULL,"
+    " beat DOUBLE PRECISION NOT NULL,"
+    " running INTEGER NOT NULL DEFAULT 0,"
+    " commits BIGINT NOT NULL DEFAULT 0,"
+    " last_commit DOUBLE PRECISION NOT NULL DEFAULT 0);"
+    "CREATE TABLE longjob.events ("
+    " seq BIGSERIAL PRIMARY KEY,"
+    " job_id TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " data TEXT NOT NULL,"
+    " t DOUBLE PRECISION NOT NULL);"
+    "CREATE INDEX events_job ON longjob.events(job_id, seq);"
+    "CREATE TABLE longjob.artifacts ("
+    " job_id TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " content_type TEXT NOT NULL,"
+    " PRIMARY KEY (job_id, name));"
+    "CREATE TABLE longjob.schema_version (version INTEGER NOT NULL);"
+    "INSERT INTO longjob.schema_version VALUES (1);";
+
+static const char *pg_sql[SQL_COUNT] = {
+	[SQL_COUNT_STATE] = "SELECT count(*) FROM jobs WHERE state = $1",
+	[SQL_INSERT_JOB] = "INSERT INTO jobs (id, type, state, created, params, steps, client)"
+	    " VALUES ($1, $2, 'queued', $3, $4, $5, $6)",
+	[SQL_CLIENT_JOBS] = "SELECT count(*) FROM jobs WHERE client = $1"
+	    " AND state IN ('queued', 'running')",
+	[SQL_GET_JOB] = "SELECT " STORE_JOB_COLUMNS " FROM jobs WHERE id = $1",
+	[SQL_JOB_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM events WHERE job_id = $1",
+	[SQL_QUEUE_POS] = "SELECT count(*) FROM jobs WHERE state = 'queued'"
+	    " AND n <= (SELECT n FROM jobs WHERE id = $1)",
+	[SQL_CHANGE] = "UPDATE jobs SET state = coalesce($1, state),"
+	    " progress = coalesce($2, progress), message = coalesce($3, message),"
+	    " step = coalesce($4, step), eta_s = coalesce($5, eta_s),"
+	    " steps = coalesce($6, steps), result = coalesce($7, result),"
+	    " error = coalesce($8, error),"
+	    " started = CASE WHEN $9::int <> 0 THEN $12::float8 ELSE started END,"
+	    " finished = CASE WHEN $10::int <> 0 THEN $12::float8 ELSE finished END,"
+	    " heartbeat = CASE WHEN $11::int <> 0 THEN $12::float8 ELSE heartbeat END,"
+	    " out_offset = coalesce($14, out_offset), out_skip = coalesce($15, out_skip),"
+	    " out_result = coalesce($16, out_result), log_count = coalesce($17, log_count),"
+	    " log_dropped = coalesce($18, log_dropped),"
+	    " steps_refused = coalesce($19, steps_refused),"
+	    " keeper_pid = coalesce($20, keeper_pid), keeper_start = coalesce($21, keeper_start),"
+	    " worker_pid = coalesce($22, worker_pid)"
+	    " WHERE id = $13 AND state IN ('queued', 'running')",
+	[SQL_INSERT_EVENT] = "INSERT INTO events (job_id, kind, data, t)"
+	    " VALUES ($1, $2, $3, $4) RETURNING seq",
+	[SQL_RUNNING] = "SELECT id FROM jobs WHERE state = 'running' LIMIT 256",
+	[SQL_RUNNING_JOBS] = "SELECT " STORE_JOB_COLUMNS " FROM jobs"
+	    " WHERE state = 'running' ORDER BY n",
+	[SQL_QUEUED] = "SELECT id, type FROM jobs WHERE state = 'queued'"
+	    " ORDER BY n LIMIT 64 FOR UPDATE SKIP LOCKED",
+	[SQL_CLAIM] = "UPDATE jobs SET state = 'running', started = $2,"
+	    " heartbeat = $2, worker_pid = $3 WHERE id = $1 AND state = 'queued'",
+	[SQL_ENDED_SINCE] = "SELECT id, state FROM jobs WHERE finished >= $1"
+	    " AND worker_pid = $2",
+	[SQL_ANY_QUEUED] = "SELECT count(*) FROM (SELECT 1 FROM jobs WHERE state = 'queued'"
+	    " LIMIT 1) q",
+	[SQL_PENDING] = "SELECT count(*) FROM jobs WHERE state = 'running'"
+	    " OR (state = 'queued' AND created < $1)",
+	[SQL_WORKER_BEAT] = "INSERT INTO workers (host, pid, started, beat,"
+	    " running, commits, last_commit) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+	    " ON CONFLICT (host) DO UPDATE SET pid = EXCLUDED.pid, started = EXCLUDED.started,"
+	    " beat = EXCLUDED.beat, running = EXCLUDED.running, commits = EXCLUDED.commits,"
+	    " last_commit = EXCLUDED.last_commit",
+	[SQL_WORKER_GET] = "SELECT host, pid, started, beat, running, commits, last_commit"
+	    " FROM workers ORDER BY beat DESC LIMIT 1",
+	[SQL_WORKER_END] = "DELETE FROM workers WHERE host = $1 AND pid = $2",
+	[SQL_LOST] = "UPDATE jobs SET state = 'failed', error = $2, finished = $3"
+	    " WHERE id = $1 AND state = 'running'",
+	[SQL_LIST] = "SELECT " STORE_JOB_COLUMNS " FROM jobs ORDER BY n DESC LIMIT $1",
+	[SQL_JOB_EVENTS] = "SELECT seq, job_id, kind, data FROM events"
+	    " WHERE job_id = $1 AND seq > $2 ORDER BY seq",
+	[SQL_EVENTS_AFTER] = "SELECT seq, job_id, kind, data FROM events"
+	    " WHERE seq > $1 ORDER BY seq LIMIT $2",
+	[SQL_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM events",
+	[SQL_ARTIFACT_ADD] = "INSERT INTO artifacts (job_id, name, content_type)"
+	    " VALUES ($1, $2, $3) ON CONFLICT (job_id, name)"
+	    " DO UPDATE SET content_type = EXCLUDED.content_type",
+	[SQL_ARTIFACT_GET] = "SELECT content_type FROM artifacts"
+	    " WHERE job_id = $1 AND name = $2",
+	[SQL_CANCEL] = "UPDATE jobs SET state = 'cancelled', finished = $2"
+	    " WHERE id = $1 AND state IN ('queued', 'running')",
+	[SQL_GC_LIST] = "SELECT id FROM jobs WHERE state IN"
+	    " ('succeeded', 'failed', 'cancelled') AND finished < $1 LIMIT 256",
+	[SQL_GC_EVENTS] = "DELETE FROM events WHERE job_id = $1",
+	[SQL_GC_ARTIFACTS] = "DELETE FROM artifacts WHERE job_id = $1",
+	[SQL_GC_JOB] = "DELETE FROM jobs WHERE id = $1",
+	[SQL_UNSTARTABLE] = "UPDATE jobs SET state = 'failed', error = $2, finished = $3"
+	    " WHERE id = $1 AND state = 'queued'",
+};
+
+/* A statement's whole result, read row by row. */
+struct store_rows {
+	struct pg *db;
+	PGresult *res;
+	int row, nrows;
+	int64_t changes;
+};
+
+struct pg {
+	char *where;		/* the conninfo or URI */
+	PGconn *conn;
+	int prepared[SQL_COUNT];
+	double retry_at;	/* no reconnection before (monotonic s) */
+	int full, busy, down;
+	int txn;		/* inside BEGIN .. COMMIT */
+	int changed;		/* this transaction changed rows: NOTIFY at commit */
+	int64_t commits;
+	/* Wake-ups: the LISTEN connection and what it heard. */
+	PGconn *listen;
+	double listen_retry_at;
+	int64_t heard, heard_others, unheard;
+};
+
+static double
+pg_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Notices (a table that exists, and so on) are not for the log. */
+static void
+pg_quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* The first line of a connection's last error. */
+static const char *
+pg_error(PGconn *c)
+{
+	static char line[512];
+	const char *m = PQerrorMessage(c);
+
+	snprintf(line, sizeof line, "%.*s", (int)strcspn(m, "\n"), m);
+	return line;
+}
+
+/*
+ * Connects; NULL with *cause set.  The connection's own settings win over
+ * ours (a connect_timeout in the URI), and it works in schema longjob.
+ */
+static PGconn *
+pg_connect(const char *where, char **cause)
+{
+	const char *keys[] = { "connect_timeout", "application_name", "dbname", NULL };
+	const char *values[] = { "5", "longjob", where, NULL };
+	PGconn *c = PQconnectdbParams(keys, values, 1);
+	PGresult *r;
+
+	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+		*cause = xasprintf("cannot connect to the PostgreSQL database: %s",
+		    c ? pg_error(c) : "out of memory");
+		PQfinish(c);
+		return NULL;
+	}
+	PQsetNoticeProcessor(c, pg_quiet, NULL);
+	r = PQexec(c, "SET search_path TO longjob");
+	PQclear(r);
+	return c;
+}
+
+/* Notes why a statement failed, and logs it. */
+static int
+pg_fail(struct pg *p, const PGresult *res, const char *what)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	p->full = state != NULL && strcmp(state, "53100") == 0;
+	p->busy = state != NULL && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+	    strcmp(state, "55P03") == 0);
+	p->down = PQstatus(p->conn) != CONNECTION_OK;
+	if (p->down)
+		p->txn = 0;
+	log_error("PostgreSQL: %.60s: %s", what, pg_error(p->conn));
+	return -1;
+}
+
+/* Runs SQL with no parameters and no rows; 0 or -1. */
+static int
+pg_exec(struct pg *p, const char *sql)
+{
+	PGresult *r = PQexec(p->conn, sql);
+	int rc = 0;
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		rc = pg_fail(p, r, sql);
+	PQclear(r);
+	return rc;
+}
+
+/* Creates the schema on a new database; refuses one from a newer longjob. */
+static int
+pg_migrate(PGconn *c, char **cause)
+{
+	PGresult *r;
+	int version = 0, rc = -1;
+
+	PQclear(PQexec(c, "SELECT pg_advisory_lock(" PG_SCHEMA_LOCK ")"));
+	r = PQexec(c, "SELECT version FROM longjob.schema_version");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		version = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (version == PG_SCHEMA_VERSION)
+		rc = 0;
+	else if (version > PG_SCHEMA_VERSION)
+		*cause = xasprintf("PostgreSQL: schema version %d is not %d (a newer longjob?)",
+		    version, PG_SCHEMA_VERSION);
+	else {
+		r = PQexec(c, "BEGIN");
+		PQclear(r);
+		r = PQexec(c, pg_schema);
+		if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+			PQclear(r);
+			r = PQexec(c, "COMMIT");
+		}
+		if (PQresultStatus(r) == PGRES_COMMAND_OK)
+			rc = 0;
+		else
+			*cause = xasprintf("PostgreSQL: creating the schema: %s", pg_error(c));
+		PQclear(r);
+		if (rc != 0)
+			PQclear(PQexec(c, "ROLLBACK"));
+	}
+	PQclear(PQexec(c, "SELECT pg_advisory_unlock(" PG_SCHEMA_LOCK ")"));
+	return rc;
+}
+
+static void pg_close(void *db);
+
+static void *
+pg_open(const char *where, char **cause)
+{
+	struct pg *p = xcalloc(1, sizeof *p);
+
+	p->where = xstrdup(where);
+	if ((p->conn = pg_connect(where, cause)) == NULL || pg_migrate(p->conn, cause) != 0) {
+		pg_close(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void
+pg_close(void *db)
+{
+	struct pg *p = db;
+
+	if (p == NULL)
+		return;
+	PQfinish(p->conn);
+	PQfinish(p->listen);
+	free(p->where);
+	free(p);
+}
+
+/*
+ * A working connection: after the server went away, one attempt to
+ * reconnect, at most once a second; 0 or -1.
+ */
+static int
+pg_ready(struct pg *p)
+{
+	double now;
+
+	if (PQstatus(p->conn) == CONNECTION_OK)
+		return 0;
+	p->down = 1;
+	p->txn = 0;
+	if ((now = pg_clock()) < p->retry_at)
+		return -1;
+	p->retry_at = now + PG_RETRY_S;
+	PQreset(p->conn);
+	if (PQstatus(p->conn) != CONNECTION_OK) {
+		log_error("PostgreSQL: reconnecting: %s", pg_error(p->conn));
+		return -1;
+	}
+	log_info("PostgreSQL: connected again");
+	PQsetNoticeProcessor(p->conn, pg_quiet, NULL);
+	memset(p->prepared, 0, sizeof p->prepared);
+	p->down = 0;
+	return pg_exec(p, "SET search_path TO longjob");
+}
+
+static int
+pg_begin(void *db, enum store_txn kind)
+{
+	struct pg *p = db;
+
+	if (pg_ready(p) != 0)
+		return -1;
+	if (kind == STORE_READ)
+		return pg_exec(p, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY") == 0 ?
+		    (p->txn = 1, p->changed = 0, 0) : -1;
+	if (pg_exec(p, "BEGIN") != 0)
+		return -1;
+	p->txn = 1;
+	p->changed = 0;
+	/* One writer at a time: seqs become visible in the order they are taken. */
+	if (pg_exec(p, "SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")") != 0) {
+		pg_exec(p, "ROLLBACK");
+		p->txn = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+pg_rollback(void *db)
+{
+	struct pg *p = db;
+
+	if (p->txn && PQstatus(p->conn) == CONNECTION_OK)
+		pg_exec(p, "ROLLBACK");
+	p->txn = 0;
+}
+
+static int
+pg_commit(void *db)
+{
+	struct pg *p = db;
+	PGresult *r;
+	int rc = 0;
+
+	if (p->changed && pg_exec(p, "NOTIFY longjob") != 0) {
+		pg_rollback(p);
+		return -1;
+	}
+	r = PQexec(p->conn, "COMMIT");
+	/* A transaction that failed answers COMMIT with ROLLBACK. */
+	if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0)
+		rc = pg_fail(p, r, "COMMIT");
+	PQclear(r);
+	p->txn = 0;
+	if (rc == 0)
+		p->commits++;
+	return rc;
+}
+
+static int
+pg_in_txn(void *db)
+{
+	return ((struct pg *)db)->txn;
+}
+
+/* Prepares statement id on this connection once. */
+static int
+pg_prepare(struct pg *p, enum store_sql id, int nargs)
+{
+	char name[16];
+	PGresult *r;
+	int rc = 0;
+
+	if (p->prepared[id])
+		return 0;
+	snprintf(name, sizeof name, "s%d", (int)id);
+	r = PQprepare(p->conn, name, pg_sql[id], nargs, NULL);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		rc = pg_fail(p, r, pg_sql[id]);
+	else
+		p->prepared[id] = 1;
+	PQclear(r);
+	return rc;
+}
+
+static struct store_rows *
+pg_query(void *db, enum store_sql id, const struct store_arg *args, int nargs)
+{
+	struct pg *p = db;
+	char buf[PG_MAX_ARGS][32], name[16];
+	const char *values[PG_MAX_ARGS];
+	struct store_rows *rows;
+	PGresult *r;
+	ExecStatusType st;
+	int i;
+
+	if (nargs > PG_MAX_ARGS || (!p->txn && pg_ready(p) != 0) || pg_prepare(p, id, nargs) != 0)
+		return NULL;
+	for (i = 0; i < nargs; i++) {
+		values[i] = buf[i];
+		if (args[i].type == ARG_TEXT)
+			values[i] = args[i].text;
+		else if (args[i].type == ARG_INT)
+			snprintf(buf[i], sizeof buf[i], "%lld", (long long)args[i].i);
+		else if (args[i].type == ARG_REAL)
+			snprintf(buf[i], sizeof buf[i], "%.17g", args[i].d);
+		else
+			values[i] = NULL;
+	}
+	snprintf(name, sizeof name, "s%d", (int)id);
+	r = PQexecPrepared(p->conn, name, nargs, values, NULL, NULL, 0);
+	st = PQresultStatus(r);
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		pg_fail(p, r, pg_sql[id]);
+		PQclear(r);
+		return NULL;
+	}
+	rows = xcalloc(1, sizeof *rows);
+	rows->db = p;
+	rows->res = r;
+	rows->nrows = PQntuples(r);
+	rows->row = -1;
+	rows->changes = strtoll(PQcmdTuples(r), NULL, 10);
+	if (rows->changes > 0 && st == PGRES_COMMAND_OK)
+		p->changed = 1;
+	if (rows->changes > 0 && st == PGRES_TUPLES_OK && strncmp(PQcmdStatus(r), "SELECT", 6) != 0)
+		p->changed = 1;
+	return rows;
+}
+
+static int
+pg_step(struct store_rows *r)
+{
+	return ++r->row < r->nrows ? 1 : 0;
+}
+
+static const char *
+pg_text(struct store_rows *r, int col)
+{
+	return PQgetisnull(r->res, r->row, col) ? NULL : PQgetvalue(r->res, r->row, col);
+}
+
+static double
+pg_real(struct store_rows *r, int col)
+{
+	return strtod(PQgetvalue(r->res, r->row, col), NULL);
+}
+
+static int64_t
+pg_integer(struct store_rows *r, int col)
+{
+	return strtoll(PQgetvalue(r->res, r->row, col), NULL, 10);
+}
+
+static int64_t
+pg_changes(struct store_rows *r)
+{
+	return r->changes;
+}
+
+static void
+pg_finish(struct store_rows *r)
+{
+	PQclear(r->res);
+	free(r);
+}
+
+/* The LISTEN connection, (re)made when missing, at most once a second; 0 or -1. */
+static int
+pg_listen(struct pg *p)
+{
+	char *cause = NULL;
+	PGresult *r;
+	double now;
+
+	if (p->listen != NULL && PQstatus(p->listen) == CONNECTION_OK)
+		return 0;
+	if ((now = pg_clock()) < p->listen_retry_at)
+		return -1;
+	p->listen_retry_at = now + PG_RETRY_S;
+	PQfinish(p->listen);
+	if ((p->listen = pg_connect(p->where, &cause)) == NULL) {
+		log_debug("no wake-ups: %s", cause);
+		free(cause);
+		return -1;
+	}
+	r = PQexec(p->listen, "LISTEN longjob");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK || PQsetnonblocking(p->listen, 1) != 0) {
+		log_warn("PostgreSQL: LISTEN: %s", pg_error(p->listen));
+		PQfinish(p->listen);
+		p->listen = NULL;
+	}
+	PQclear(r);
+	/* Whatever happened while nobody listened: read once more. */
+	p->unheard++;
+	return p->listen != NULL ? 0 : -1;
+}
+
+/* Counts the notifications that came in; drops a connection that broke. */
+static void
+pg_hear(struct pg *p)
+{
+	PGnotify *n;
+	int me = PQbackendPID(p->conn);
+
+	if (pg_listen(p) != 0) {
+		p->unheard++;
+		return;
+	}
+	if (!PQconsumeInput(p->listen)) {
+		log_warn("PostgreSQL: the LISTEN connection: %s", pg_error(p->listen));
+		PQfinish(p->listen);
+		p->listen = NULL;
+		p->unheard++;
+		return;
+	}
+	while ((n = PQnotifies(p->listen)) != NULL) {
+		p->heard++;
+		if (n->be_pid != me)
+			p->heard_others++;
+		PQfreemem(n);
+	}
+}
+
+static int
+pg_version(void *db, int others, int64_t *v)
+{
+	struct pg *p = db;
+
+	pg_hear(p);
+	*v = p->unheard + (others ? p->heard_others : p->heard + p->commits);
+	return 0;
+}
+
+static int
+pg_wake_fd(void *db)
+{
+	struct pg *p = db;
+
+	return pg_listen(p) == 0 ? PQsocket(p->listen) : -1;
+}
+
+static void
+pg_wake_drain(void *db)
+{
+	/* The notifications stay counted for the next version. */
+	pg_hear(db);
+}
+
+static int
+pg_full(void *db)
+{
+	return ((struct pg *)db)->full;
+}
+
+static int
+pg_busy(void *db)
+{
+	return ((struct pg *)db)->busy;
+}
+
+static int
+pg_down(void *db)
+{
+	return ((struct pg *)db)->down;
+}
+
+const struct store_backend store_pg = {
+	.name = "postgresql",
+	.open = pg_open,
+	.close = pg_close,
+	.begin = pg_begin,
+	.commit = pg_commit,
+	.rollback = pg_rollback,
+	.in_txn = pg_in_txn,
+	.query = pg_query,
+	.step = pg_step,
+	.text = pg_text,
+	.real = pg_real,
+	.integer = pg_integer,
+	.changes = pg_changes,
+	.finish = pg_finish,
+	.version = pg_version,
+	.wake_fd = pg_wake_fd,
+	.wake_drain = pg_wake_drain,
+	.full = pg_full,
+	.busy = pg_busy,
+	.down = pg_down,
+};
