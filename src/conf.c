@@ -36,6 +36,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "store.h"
 #include "text.h"
 #include "xmem.h"
 
@@ -72,6 +73,7 @@ enum conf_kind {
 	CONF_TEXT,		/* any string */
 	CONF_ID,		/* a name: [A-Za-z0-9_-], 1..64 */
 	CONF_PATH,		/* a path, relative to the config's directory */
+	CONF_DATABASE,		/* a path (SQLite) or a PostgreSQL URI / conninfo */
 	CONF_URL,		/* '/...' or 'http(s)://...' */
 	CONF_ORIGINS,		/* array of scheme://host[:port] */
 	CONF_TYPES,		/* object of job types */
@@ -112,10 +114,12 @@ struct conf_ctx {
 
 #define TOP(f) offsetof(struct config, f)
 static const struct conf_key conf_top[] = {
-	{ "database", CONF_PATH, TOP(database),
+	{ "database", CONF_DATABASE, TOP(database),
 	  LOCALSTATEDIR "/lib/longjob/longjob.db", 0, 0, 0, NULL,
-	  "The SQLite database of jobs and events. Keep it outside any "
-	  "document root." },
+	  "The database of jobs and events: a path is an SQLite file (keep it "
+	  "outside any document root); a postgresql:// URI or a libpq "
+	  "connection string (host=... dbname=...) is a PostgreSQL database, "
+	  "which several web hosts can share." },
 	{ "spool", CONF_PATH, TOP(spool),
 	  LOCALSTATEDIR "/lib/longjob/spool", 0, 0, 0, NULL,
 	  "Directory for uploads and each job's working directory and "
@@ -127,7 +131,8 @@ static const struct conf_key conf_top[] = {
 	  "directory." },
 	{ "log_file", CONF_PATH, TOP(log_file), NULL, 0, 0, 0, NULL,
 	  "The worker's log: each job's start and end, adoptions, store "
-	  "retries. By default worker.log in the database's directory." },
+	  "retries. By default worker.log in the database's directory (with "
+	  "PostgreSQL, in the spool's)." },
 	{ "log_max_bytes", CONF_LLONG, TOP(log_max_bytes), NULL, 4194304, 65536,
 	  1073741824LL, NULL,
 	  "Past this size the worker's log is renamed to <log_file>.1 "
@@ -608,6 +613,7 @@ conf_defaults(const struct conf_key *keys, size_t n, void *base)
 				*(long long *)conf_slot(base, k) = k->idef;
 			break;
 		case CONF_PATH:
+		case CONF_DATABASE:
 		case CONF_URL:
 		case CONF_TEXT:
 			if (k->def != NULL)
@@ -631,7 +637,17 @@ conf_set_string(char **slot, char *s)
 	*slot = s;
 }
 
-/* Reads a string key of kind TEXT, ID, PATH or URL. */
+/* 1 if s is printable ASCII (a connection string: no newline can hide in a log). */
+static int
+conf_printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return 0;
+	return 1;
+}
+
+/* Reads a string key of kind TEXT, ID, PATH, DATABASE or URL. */
 static void
 conf_string_value(struct conf_ctx *ctx, const char *path,
     const struct conf_key *k, struct json_object *v, char **slot)
@@ -657,6 +673,19 @@ conf_string_value(struct conf_ctx *ctx, const char *path,
 		if (s != NULL && (*s == '\0' || strlen(s) > CONF_MAX_PATH))
 			conf_error(ctx, path, "must be a path of 1 to %d bytes",
 			    CONF_MAX_PATH);
+		else if (s != NULL)
+			conf_set_string(slot, conf_resolve(ctx, s));
+		break;
+	case CONF_DATABASE:
+		s = conf_get_string(ctx, path, v,
+		    "a path or a PostgreSQL connection string");
+		if (s != NULL && (*s == '\0' || strlen(s) > CONF_MAX_PATH))
+			conf_error(ctx, path, "must be a path or a connection string of 1 to %d bytes",
+			    CONF_MAX_PATH);
+		else if (s != NULL && store_is_postgresql(s) && !conf_printable(s))
+			conf_error(ctx, path, "must be a connection string of printable ASCII");
+		else if (s != NULL && store_is_postgresql(s))
+			conf_set_string(slot, xstrdup(s));
 		else if (s != NULL)
 			conf_set_string(slot, conf_resolve(ctx, s));
 		break;
@@ -1052,6 +1081,7 @@ conf_value(struct conf_ctx *ctx, const char *path, const struct conf_key *k,
 	case CONF_TEXT:
 	case CONF_ID:
 	case CONF_PATH:
+	case CONF_DATABASE:
 	case CONF_URL:
 		conf_string_value(ctx, path, k, v, conf_slot(base, k));
 		break;
@@ -1214,17 +1244,22 @@ conf_default_path(void)
 	return SYSCONFDIR "/longjob/longjob.json";
 }
 
-/* log_file, when the config names none: worker.log beside the database. */
+/*
+ * log_file, when the config names none: worker.log beside the database,
+ * or beside the spool when the database is a PostgreSQL one.
+ */
 static void
 conf_log_default(struct config *c)
 {
-	const char *slash;
+	const char *beside = c->database, *slash;
 
 	if (c->log_file != NULL || c->database == NULL)
 		return;
-	slash = strrchr(c->database, '/');
+	if (store_is_postgresql(beside))
+		beside = c->spool;
+	slash = beside != NULL ? strrchr(beside, '/') : NULL;
 	c->log_file = slash == NULL ? xstrdup("worker.log") :
-	    xasprintf("%.*s/worker.log", (int)(slash - c->database), c->database);
+	    xasprintf("%.*s/worker.log", (int)(slash - beside), beside);
 }
 
 /* Loads a config from JSON text; relative paths are taken from base_dir. */
@@ -1448,6 +1483,8 @@ conf_kind_name(enum conf_kind kind)
 		return "id";
 	case CONF_PATH:
 		return "path";
+	case CONF_DATABASE:
+		return "path or PostgreSQL connection string";
 	case CONF_URL:
 		return "URL";
 	case CONF_ORIGINS:
@@ -1481,7 +1518,8 @@ conf_describe_key(FILE *f, const struct conf_key *k, const char *indent)
 		fprintf(f, ", default %lld", k->idef);
 	else if (k->kind == CONF_BOOL)
 		fprintf(f, ", default %s", k->idef ? "true" : "false");
-	else if ((k->kind == CONF_PATH || k->kind == CONF_URL) && k->def != NULL)
+	else if ((k->kind == CONF_PATH || k->kind == CONF_DATABASE || k->kind == CONF_URL) &&
+	    k->def != NULL)
 		fprintf(f, ", default \"%s\"", k->def);
 	else if (k->def != NULL)
 		fprintf(f, ", default %s", k->def);

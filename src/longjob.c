@@ -311,6 +311,27 @@ check_program(const char *cfgpath, const char *what, const char *path)
 	return 1;
 }
 
+/*
+ * A PostgreSQL database must answer (an SQLite file is made on first use:
+ * opening it here, maybe as root, could make it with the wrong owner).
+ */
+static int
+check_database(const char *cfgpath, const char *database)
+{
+	struct store *st;
+	char *cause = NULL;
+
+	if (!store_is_postgresql(database))
+		return 0;
+	if ((st = store_open(database, &cause)) != NULL) {
+		store_close(st);
+		return 0;
+	}
+	fprintf(stderr, "%s: database: %s\n", cfgpath, cause);
+	free(cause);
+	return 1;
+}
+
 /* longjob check-config [PATH]: the file, then the programs it names. */
 static int
 cmd_check_config(const char *path)
@@ -337,8 +358,12 @@ cmd_check_config(const char *path)
 		bad |= check_program(path, what, cfg->types[i].argv[0]);
 		free(what);
 	}
-	if (!bad)
-		printf("%s: ok (%zu job types, database %s)\n", path, cfg->ntypes, cfg->database);
+	bad |= check_database(path, cfg->database);
+	if (!bad) {
+		what = store_shown(cfg->database);
+		printf("%s: ok (%zu job types, database %s)\n", path, cfg->ntypes, what);
+		free(what);
+	}
 	conf_free(cfg);
 	return bad;
 }

@@ -32,11 +32,66 @@ struct store {
 	(const struct store_arg[]){ __VA_ARGS__ }, \
 	NARGS(((const struct store_arg[]){ __VA_ARGS__ }))))
 
+/*
+ * A URI, or a libpq conninfo string: key=value words whose first key is
+ * one of libpq's (so that a path with '=' in it stays a path).
+ */
 int
 store_is_postgresql(const char *database)
 {
-	return strncmp(database, "postgresql://", 13) == 0 ||
-	    strncmp(database, "postgres://", 11) == 0 || strchr(database, '=') != NULL;
+	static const char *const keys[] = { "host", "hostaddr", "port", "dbname", "user",
+	    "password", "passfile", "service", "connect_timeout", "options",
+	    "application_name", "sslmode", "target_session_attrs" };
+	size_t key = strspn(database, "abcdefghijklmnopqrstuvwxyz_"), i;
+
+	if (strncmp(database, "postgresql://", 13) == 0 || strncmp(database, "postgres://", 11) == 0)
+		return 1;
+	if (database[key + strspn(database + key, " ")] != '=')
+		return 0;
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strlen(keys[i]) == key && strncmp(database, keys[i], key) == 0)
+			return 1;
+	return 0;
+}
+
+/* The length of a conninfo value at s: up to a space, or a quoted one. */
+static size_t
+store_value_len(const char *s)
+{
+	size_t n = 0;
+
+	if (*s != '\'')
+		return strcspn(s, " ");
+	for (n = 1; s[n] != '\0' && s[n] != '\''; n++)
+		if (s[n] == '\\' && s[n + 1] != '\0')
+			n++;
+	return s[n] == '\'' ? n + 1 : n;
+}
+
+char *
+store_shown(const char *database)
+{
+	const char *at, *colon, *pw;
+	char *out;
+
+	if (strncmp(database, "postgres", 8) == 0 && (colon = strstr(database, "://")) != NULL) {
+		colon += 3;
+		at = strchr(colon, '@');
+		pw = at != NULL ? memchr(colon, ':', (size_t)(at - colon)) : NULL;
+		if (pw != NULL)
+			return xasprintf("%.*s:***%s", (int)(pw - database), database, at);
+		return xstrdup(database);
+	}
+	if (!store_is_postgresql(database) || (pw = strstr(database, "password")) == NULL)
+		return xstrdup(database);
+	pw += 8;
+	pw += strspn(pw, " ");
+	if (*pw != '=')
+		return xstrdup(database);
+	pw++;
+	pw += strspn(pw, " ");
+	out = xasprintf("%.*s***%s", (int)(pw - database), database, pw + store_value_len(pw));
+	return out;
 }
 
 struct store *

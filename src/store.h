@@ -44,6 +44,8 @@ typedef void (*store_job_cb)(void *ctx, const struct job *job);
 
 /* 1 if database names a PostgreSQL database rather than an SQLite file. */
 int store_is_postgresql(const char *database);
+/* database as it may be shown or logged: a password in it is ***.  Caller frees. */
+char *store_shown(const char *database);
 /* Opens (creating, upgrading) the database; NULL with *cause set (caller frees). */
 struct store *store_open(const char *database, char **cause);
 void store_close(struct store *s);

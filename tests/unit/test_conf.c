@@ -399,6 +399,32 @@ test_unreadable(void)
 	ok(c == NULL, "NULL cause allowed");
 }
 
+/* A PostgreSQL database is kept as written, and the worker's log goes beside the spool. */
+static void
+test_parse_postgresql(void)
+{
+	static const char *const dbs[] = { "postgresql://longjob@db.example/jobs",
+	    "host=/run/postgresql dbname=longjob", "dbname = longjob" };
+	char json[256], *cause = NULL;
+	struct config *c;
+	size_t i;
+
+	for (i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
+		snprintf(json, sizeof json, "{\"database\": \"%s\", \"spool\": \"/srv/lj/spool\","
+		    " \"types\": {\"t\": {\"argv\": [\"/bin/t\"]}}}", dbs[i]);
+		c = conf_parse(json, "/etc/longjob", &cause);
+		is_str(c != NULL ? c->database : cause, dbs[i], "a PostgreSQL database as written");
+		is_str(c != NULL ? c->log_file : NULL, "/srv/lj/worker.log",
+		    "and the log beside the spool");
+		conf_free(c);
+	}
+	c = conf_parse("{\"database\": \"db=1/x.db\", \"types\": {\"t\": {\"argv\": [\"/bin/t\"]}}}",
+	    "/etc/longjob", &cause);
+	is_str(c != NULL ? c->database : NULL, "/etc/longjob/db=1/x.db",
+	    "a path with '=' in it is a path");
+	conf_free(c);
+}
+
 /* conf_parse and its base directory. */
 static void
 test_parse(void)
@@ -445,6 +471,7 @@ test_parse(void)
 	conf_free(c);
 	free(want);
 
+	test_parse_postgresql();
 	conf_free(NULL);
 	ok(1, "conf_free(NULL)");
 	ok(conf_type_find(NULL, "x") == NULL &&

@@ -432,12 +432,38 @@ test_all(const char *database)
 	store_close(s);
 }
 
+/* Which databases are PostgreSQL ones, and how they are shown without their password. */
+static void
+test_names(void)
+{
+	static const char *const shown[][2] = {
+		{ "postgresql://lj:s3cret@db.example:5432/jobs", "postgresql://lj:***@db.example:5432/jobs" },
+		{ "postgres://lj@db/jobs", "postgres://lj@db/jobs" },
+		{ "host=db password=s3cret dbname=jobs", "host=db password=*** dbname=jobs" },
+		{ "host=db password = 'a b\\' c' dbname=jobs", "host=db password = *** dbname=jobs" },
+		{ "/var/lib/longjob/longjob.db", "/var/lib/longjob/longjob.db" },
+	};
+	char *got;
+	size_t i;
+
+	ok(store_is_postgresql("postgresql://h/db") && store_is_postgresql("dbname=x") &&
+	    store_is_postgresql("host = /run/postgresql"), "URIs and conninfo strings are PostgreSQL");
+	ok(!store_is_postgresql("/srv/x.db") && !store_is_postgresql("db=1/x.db") &&
+	    !store_is_postgresql("x.db"), "paths are SQLite, '=' or not");
+	for (i = 0; i < sizeof shown / sizeof shown[0]; i++) {
+		got = store_shown(shown[i][0]);
+		is_str(got, shown[i][1], "shown without its password");
+		free(got);
+	}
+}
+
 int
 main(void)
 {
 	const char *pg = getenv("LJ_TEST_POSTGRESQL");
 	char path[256];
 
+	test_names();
 	if (pg != NULL && *pg != '\0') {
 		test_all(pg);
 		return tap_done();
