@@ -301,8 +301,11 @@ lj_is "$(curl -s -m 10 "$R/$id_keep/made.txt")" "made by the handler" "the artif
 keepdir=$LJ_STATE/spool/$id_keep
 [ "$(stat -c %s "$keepdir/upload-1")" = 204800 ] && [ -z "$(find "$LJ_TMP" -name passwd)" ]
 lj_check $? "the 200 KB upload is stored as upload-1, its name '../../etc/passwd' went nowhere"
-ls -l "$LJ_STATE/longjob.db" "$LJ_STATE/spool" "$keepdir" "$keepdir/upload-1" "$keepdir/made.txt" >/dev/null
-lj_check $? "the database, the spool, a job directory, an upload and an artifact exist"
+# (On PostgreSQL the database is not a file in the state directory.)
+db=$LJ_STATE/longjob.db
+[ "$LJ_STORE" = postgresql ] && db=
+ls -l $db "$LJ_STATE/spool" "$keepdir" "$keepdir/upload-1" "$keepdir/made.txt" >/dev/null
+lj_check $? "the ${db:+database, the }spool, a job directory, an upload and an artifact exist"
 loose=$(find "$LJ_STATE" -mindepth 1 \( -type d ! -perm 700 -o ! -type d ! -perm 600 \) -printf '%m %P\n')
 lj_is "$loose" "" "everything below the state directory is owner-only (0700 directories, 0600 files)"
 

@@ -15,6 +15,9 @@
 #   apache-fcgid        Apache + mod_fcgid
 #   apache-cgi          Apache + mod_cgid
 # (the last three from apache.conf.example, selected with -D).
+# LJ_STORE, the store: sqlite (a file in the test's state directory, the
+# default) or postgresql (a database of its own on the server frontend.sh
+# started, tests/pg.sh, or on one the test starts itself when run alone).
 # LJ_VALGRIND=1 runs every program of ours that the test starts under
 # valgrind memcheck (tests/memcheck): the backends, the worker, the demo
 # handlers and the longjob command.  Any error or definite leak in any of
@@ -24,6 +27,8 @@ set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 LJ_FRONTEND=${LJ_FRONTEND:-lighttpd}
+LJ_STORE=${LJ_STORE:-sqlite}
+LJ_PG_OURS=
 SSECLIENT=$top_builddir/tests/sseclient
 LJ_FAILED=0
 LJ_CHECKS=0
@@ -186,6 +191,7 @@ lj_cleanup() {
 		fi
 		echo "# memcheck: $(grep -l 'ERROR SUMMARY' "$LJ_TMP"/vg/*.log 2>/dev/null | wc -l) processes ran under memcheck to their end"
 	fi
+	[ -n "$LJ_PG_OURS" ] && lj_pg_stop
 	# A test's own undoing (an unmount), once nothing of ours runs.
 	[ -n "${LJ_ON_EXIT:-}" ] && eval "$LJ_ON_EXIT"
 	# Sanitizers report to their files, or (a CGI under Apache) to the error log.
@@ -249,7 +255,9 @@ fi
 
 # Writes the job config from the shipped template, with this test's paths.
 lj_write_config() {
-	sed -e "s|@statedir@|$LJ_STATE|g" \
+	lj_database
+	sed -e "s|\"@statedir@/longjob.db\"|\"$LJ_DATABASE\"|" \
+	    -e "s|@statedir@|$LJ_STATE|g" \
 	    -e "s|@pkglibexecdir@|$LJ_BIN|g" \
 	    -e "s|@jobsdir@|$LJ_BIN/jobs|g" \
 	    -e "s|@urlprefix@|$LJ_PREFIX|g" \
@@ -258,6 +266,52 @@ lj_write_config() {
 	grep -q "\"result_url\": \"$LJ_PREFIX/longjob/result\"" "$LJ_CONFIG" ||
 		lj_die "the job config template no longer has the URLs this test sets"
 	return 0
+}
+
+# LJ_DATABASE, the database the config names: an SQLite file in the state
+# directory, or a new PostgreSQL database (on a server of the test's own
+# when no suite started one).
+lj_database() {
+	if [ "$LJ_STORE" != postgresql ]; then
+		LJ_DATABASE=$LJ_STATE/longjob.db
+		return
+	fi
+	[ -n "${LJ_DATABASE:-}" ] && return
+	. "$top_srcdir/tests/pg.sh"
+	if [ -z "${LJ_PG_HOST:-}" ]; then
+		lj_pg_start || lj_die "cannot start PostgreSQL"
+		LJ_PG_OURS=1
+	fi
+	LJ_PG_DB=t$$_$RANDOM
+	LJ_DATABASE=$(lj_pg_database "$LJ_PG_DB") || lj_die "cannot create a PostgreSQL database"
+}
+
+# lj_sql SQL: runs a query on the test's store, rows one a line, columns
+# separated by '|' (both stores' tables have the same names and columns).
+lj_sql() {
+	if [ "$LJ_STORE" = postgresql ]; then
+		PGOPTIONS='-c search_path=longjob' lj_pg_psql "$LJ_PG_DB" "$1"
+	else
+		sqlite3 "$LJ_STATE/longjob.db" "$1"
+	fi
+}
+
+# lj_hold_write_lock SECONDS OUT: another connection takes the store's write
+# lock (waiting for it if a writer has it), writes "locked" to OUT once it
+# holds it, and lets go SECONDS later.  On PostgreSQL the lock is the
+# advisory lock every write transaction takes (src/store_pg.c).
+lj_hold_write_lock() {
+	if [ "$LJ_STORE" = postgresql ]; then
+		printf '%s\n' 'BEGIN;' 'SELECT pg_advisory_xact_lock(1818914658);' \
+			"SELECT 'locked';" "DO \$\$BEGIN PERFORM pg_sleep($1); END\$\$;" 'COMMIT;' |
+			"$LJ_PG_BIN/psql" -X -q -t -A -v ON_ERROR_STOP=1 -h "$LJ_PG_HOST" \
+				-p "$LJ_PG_PORT" -U longjob -d "$LJ_PG_DB" -f - 2>&1 | grep --line-buffered -v '^$' >"$2"
+	else
+		# The job writes too: wait for the lock (.timeout), and say "locked"
+		# only once it is ours (.bail).
+		{ echo '.timeout 10000'; echo '.bail on'; echo 'BEGIN IMMEDIATE;'; echo "SELECT 'locked';"
+			sleep "$1"; echo 'COMMIT;'; } | lj_as sqlite3 "$LJ_STATE/longjob.db" >"$2" 2>&1
+	fi
 }
 
 # lj_config_set KEY VALUE: changes a top-level number in the config.

@@ -17,7 +17,11 @@ chmod 755 "$out"
 chmod 644 "$out"/*
 # The handler may hard-link only what its user owns (fs.protected_hardlinks).
 [ -n "$LJ_AS" ] && chown -R "$LJ_AS" "$out"
-lj_add_type links "{ \"argv\": [\"$LJ_HANDLERS/escape\", \"links\", \"$out\", \"$LJ_STATE/longjob.db\"] }"
+# The store's own file: the SQLite database, or (PostgreSQL has none here)
+# the worker's log beside the spool.
+own=$LJ_STATE/longjob.db
+[ "$LJ_STORE" = postgresql ] && own=$LJ_STATE/worker.log
+lj_add_type links "{ \"argv\": [\"$LJ_HANDLERS/escape\", \"links\", \"$out\", \"$own\"] }"
 lj_add_type swapdir "{ \"argv\": [\"$LJ_HANDLERS/escape\", \"dir\", \"$out\"] }"
 lj_start
 R=$LJ_URL/longjob/result
@@ -38,7 +42,7 @@ lj_is "${r%% *}" 404 "a symlink to a file outside: 404 ($r)"
 r=$(fetch "$id" hard.txt)
 lj_is "${r%% *}" 404 "a hard link to a file outside: 404 ($r)"
 r=$(fetch "$id" db.bin)
-lj_is "${r%% *}" 404 "a hard link to the database: 404 ($r)"
+lj_is "${r%% *}" 404 "a hard link to ${own##*/}: 404 ($r)"
 
 # After the end: a file the worker took replaced with a hard link to a file outside.
 dir=$LJ_STATE/spool/$id

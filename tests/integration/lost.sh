@@ -19,11 +19,10 @@ lj_add_type long "{ \"argv\": [\"$LJ_HANDLERS/slow\", \"40\"] }"
 lj_start
 P=$LJ_URL/longjob/progress
 R=$LJ_URL/longjob/result
-db=$LJ_STATE/longjob.db
 
 now_ms() { date +%s%3N; }
 # The job's state, read without the longjob command (which would start a worker itself).
-state_of() { sqlite3 "$db" "SELECT state FROM jobs WHERE id = '$1'" 2>/dev/null; }
+state_of() { lj_sql "SELECT state FROM jobs WHERE id = '$1'" 2>/dev/null; }
 
 # A result request in the background: DIR/<n>.code, .body, .at (ms it answered).
 wait_result() {
@@ -61,7 +60,7 @@ wait $streams
 lj_is $? 0 "both streams ended cleanly"
 wait $rj $rh
 lj_is "$(state_of "$id")" succeeded "the job succeeded all the same"
-lines=$(sqlite3 "$db" "SELECT data FROM events WHERE job_id = '$id' AND kind = 'log' ORDER BY seq" |
+lines=$(lj_sql "SELECT data FROM events WHERE job_id = '$id' AND kind = 'log' ORDER BY seq" |
 	sed -n 's/^{"line":"line \([0-9]*\)"}$/\1/p' | tr '\n' ' ')
 lj_is "$lines" "$(seq 80 | tr '\n' ' ')" "the store has every line 1 to 80 once, in order"
 for s in 0 1; do
@@ -79,7 +78,7 @@ grep -q '"state":"succeeded"' "$d/json.body"
 lj_check $? "JSON: succeeded ($(head -c 100 "$d/json.body"))"
 [ "$(cat "$d/json.at")" -ge "$t_kill" ] && [ "$(cat "$d/html.at")" -ge "$t_kill" ]
 lj_check $? "and they had been waiting (answered after the kill)"
-w2=$(sqlite3 "$db" "SELECT worker_pid FROM jobs WHERE id = '$id'")
+w2=$(lj_sql "SELECT worker_pid FROM jobs WHERE id = '$id'")
 [ -n "$w2" ] && [ "$w2" != "$w" ]
 lj_check $? "a new worker ($w2) finished it"
 grep -q "job $id (tick): adopted from offset" "$LJ_STATE/worker.log"
