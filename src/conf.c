@@ -145,6 +145,12 @@ static const struct conf_key conf_top[] = {
 	{ "poll_ms", CONF_INT, TOP(poll_ms), NULL, 200, 20, 5000, NULL,
 	  "How often (milliseconds) progress and result look for new "
 	  "events at the least; a job's write wakes them sooner." },
+	{ "host_lease_s", CONF_INT, TOP(host_lease_s), NULL, 30, 5, 3600, NULL,
+	  "With a PostgreSQL store shared by several hosts: a host whose "
+	  "worker has written no heartbeat for this many seconds (it writes "
+	  "one every 5) is taken for lost; another host's worker, or any "
+	  "progress or result request, ends its running jobs (types.<name>"
+	  ".retries) and the other hosts run its queue." },
 	{ "heartbeat_s", CONF_INT, TOP(heartbeat_s), NULL, 15, 1, 300, NULL,
 	  "A keepalive comment goes out after this many seconds of silence "
 	  "on a stream." },
@@ -245,6 +251,12 @@ static const struct conf_key conf_type_keys[] = {
 	{ "timeout_s", CONF_INT, TYPE(timeout_s), NULL, 3600, 1, 604800, NULL,
 	  "The job fails when its handler runs longer than this many "
 	  "seconds." },
+	{ "retries", CONF_INT, TYPE(retries), NULL, 0, 0, 10, NULL,
+	  "With a PostgreSQL store shared by several hosts: how many times a "
+	  "job of this type is run again from the start, on another host, "
+	  "when the host that ran it is lost (after 5 s, then 10, 20 ...). "
+	  "0 by default: a handler may not be safe to run twice, so the job "
+	  "fails as \"host lost\"." },
 	{ "max_running", CONF_INT, TYPE(max_running), NULL, 0, 0, 1024, NULL,
 	  "Jobs of this type that run at once, within the top-level "
 	  "max_running; queued jobs of other types may start first. 0: no "

@@ -39,6 +39,7 @@ struct config_type {
 	char **argv;		/* NULL-terminated; argv[0] absolute after loading */
 	int timeout_s;
 	int max_running;	/* jobs of this type that run at once; 0: only the global limit */
+	int retries;		/* runs again when its host is lost (PostgreSQL) */
 	long long max_body;	/* whole request body limit for this type */
 	int max_steps;		/* steps a job may have, declared ones included */
 	struct config_field *fields;
@@ -68,6 +69,7 @@ struct config {
 	int log_lines;		/* at most this many log events per job */
 	int max_steps;		/* default of a type's max_steps */
 	int retain_s;
+	int host_lease_s;	/* a host silent this long is lost (PostgreSQL) */
 	int wake_on_write;	/* progress and result read on a job's write (loop_wake_on) */
 	int debug;		/* log requests opened and freed */
 	long long max_body;	/* default body limit */

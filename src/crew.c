@@ -26,6 +26,7 @@
 #include "lease.h"
 #include "log.h"
 #include "loop.h"
+#include "oversee.h"
 #include "proc.h"
 #include "runner.h"
 #include "store.h"
@@ -414,6 +415,7 @@ crew_beat(struct crew *c, long long now)
 	c->self.running = (int)c->n;
 	if (store_worker_beat(c->st, &c->self) != 0)
 		log_warn("cannot record the worker's heartbeat");
+	oversee_hosts(c->cfg, c->st);
 }
 
 /* Handles what inotify says about the run directory. */
@@ -755,7 +757,7 @@ crew_run(struct instance *in, int lease_fd)
 	c.idle_since = now;
 	c.next_gc = now + CREW_GC_MS;
 	batch_init(&c.batch);
-	gethostname(c.self.host, sizeof c.self.host - 1);
+	snprintf(c.self.host, sizeof c.self.host, "%s", store_host(c.st));
 	c.self.pid = getpid();
 	c.self.started = store_now();
 	crew_table(&c);

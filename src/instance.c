@@ -2,9 +2,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "instance.h"
@@ -12,6 +14,31 @@
 #include "loop.h"
 #include "store.h"
 #include "xmem.h"
+
+/*
+ * This host's name in the store: the machine's name and the spool's path,
+ * so that two instances on one machine (two spools) are two hosts; a long
+ * spool path is replaced by its hash.
+ */
+static void
+instance_host(struct instance *in)
+{
+	char name[256] = "";
+	const char *p;
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+	char *host;
+
+	gethostname(name, sizeof name - 1);
+	if (strlen(name) + strlen(in->cfg->spool) < 200)
+		host = xasprintf("%s:%s", name, in->cfg->spool);
+	else {
+		for (p = in->cfg->spool; *p != '\0'; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		host = xasprintf("%.180s:#%016llx", name, (unsigned long long)h);
+	}
+	store_set_host(in->st, host);
+	free(host);
+}
 
 int
 instance_open(struct instance *in, const char *path, char **cause)
@@ -33,6 +60,7 @@ instance_open(struct instance *in, const char *path, char **cause)
 		instance_close(in);
 		return -1;
 	}
+	instance_host(in);
 	return 0;
 }
 

@@ -26,6 +26,7 @@ job_clear(struct job *j)
 	free(j->result);
 	free(j->error);
 	free(j->out_result);
+	free(j->host);
 	job_init(j);
 }
 

@@ -36,6 +36,8 @@ struct job {
 	int log_count, log_dropped, steps_refused;
 	long keeper_pid;	/* its keeper (keep.h), 0 before it starts */
 	int64_t keeper_start;	/* the keeper's start time (proc.h), to tell it from a stranger */
+	char *host;		/* the host that runs or ran it (store_set_host), or NULL */
+	int attempts;		/* runs before this one (a lost host's job run again) */
 };
 
 /*

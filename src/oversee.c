@@ -56,6 +56,28 @@ oversee_owner(const struct config *cfg)
 	return stat(cfg->spool, &sb) != 0 || sb.st_uid == geteuid();
 }
 
+/* How many times a job of a type may run again (0 for a type no longer configured). */
+static int
+oversee_retries(void *ctx, const char *type)
+{
+	const struct config_type *t = conf_type_find(ctx, type);
+
+	return t != NULL ? t->retries : 0;
+}
+
+int
+oversee_hosts(const struct config *cfg, struct store *st)
+{
+	int n;
+
+	if (!store_shared(st))
+		return 0;
+	/* The cast: conf_type_find takes the config as it is, read-only. */
+	if ((n = store_reap_hosts(st, cfg->host_lease_s, oversee_retries, (void *)cfg)) > 0)
+		log_warn("%d jobs of lost hosts ended or queued again", n);
+	return n;
+}
+
 int
 oversee_check(const struct config *cfg, struct store *st)
 {
@@ -63,6 +85,7 @@ oversee_check(const struct config *cfg, struct store *st)
 	char *why = NULL, *error;
 	int held = lease_held(cfg->spool);
 
+	oversee_hosts(cfg, st);
 	if (held != 0)
 		return held < 0 ? -1 : 0;
 	if (!oversee_owner(cfg))

@@ -28,6 +28,12 @@ struct store;
  */
 int oversee_start(const struct config *cfg, char **cause);
 /*
+ * On a store several hosts share: ends (or queues again, types.<name>
+ * .retries) the running jobs of hosts that are lost (no worker heartbeat
+ * for host_lease_s).  How many jobs, or -1.
+ */
+int oversee_hosts(const struct config *cfg, struct store *st);
+/*
  * Starts a worker if jobs are queued or running and none holds the lease;
  * if none can be started, fails the running jobs.  1 if it started one,
  * 0 if none was needed, -1 on an error.

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "job.h"
 #include "log.h"
@@ -21,6 +22,7 @@
 struct store {
 	const struct store_backend *be;
 	void *db;
+	char host[256];		/* the host this process runs on (store_set_host) */
 };
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -115,6 +117,7 @@ store_open(const char *database, char **cause)
 	s = xcalloc(1, sizeof *s);
 	s->be = be;
 	s->db = db;
+	gethostname(s->host, sizeof s->host - 1);
 	return s;
 }
 
@@ -125,6 +128,24 @@ store_close(struct store *s)
 		return;
 	s->be->close(s->db);
 	free(s);
+}
+
+void
+store_set_host(struct store *s, const char *host)
+{
+	snprintf(s->host, sizeof s->host, "%s", host);
+}
+
+const char *
+store_host(const struct store *s)
+{
+	return s->host;
+}
+
+int
+store_shared(const struct store *s)
+{
+	return s->be->shared;
 }
 
 const char *
@@ -254,6 +275,8 @@ store_row_job(struct store *s, struct store_rows *r, struct job *j)
 	j->steps_refused = (int)be->integer(r, 21);
 	j->keeper_pid = (long)be->integer(r, 22);
 	j->keeper_start = be->integer(r, 23);
+	j->host = store_text(s, r, 24);
+	j->attempts = (int)be->integer(r, 25);
 }
 
 /* Inserts one event row inside the caller's transaction; its seq in *seq if asked. */
@@ -476,7 +499,7 @@ store_reap_lost(struct store *s, const char *error)
 
 	if (s->be->begin(s->db, STORE_WRITE) != 0)
 		return -1;
-	if ((n = store_ids(s, QUERY0(s, SQL_RUNNING), ids)) < 0)
+	if ((n = store_ids(s, QUERY(s, SQL_RUNNING, STORE_TEXT(s->host)), ids)) < 0)
 		return store_end(s, -1);
 	for (i = 0; i < n && rc >= 0; i++)
 		rc = store_fail_lost(s, ids[i], error, now);
@@ -498,7 +521,7 @@ store_job_claim(struct store *s, pid_t pid, store_type_cb may_run, void *ctx,
 		return 0;
 	if (s->be->begin(s->db, STORE_WRITE) != 0)
 		return -1;
-	if ((r = QUERY0(s, SQL_QUEUED)) == NULL)
+	if ((r = QUERY(s, SQL_QUEUED, STORE_REAL(store_now()))) == NULL)
 		return store_end(s, -1);
 	/* The oldest queued job whose type has room (types.<name>.max_running). */
 	while (rc == 0 && (step = s->be->step(r)) == 1) {
@@ -511,9 +534,121 @@ store_job_claim(struct store *s, pid_t pid, store_type_cb may_run, void *ctx,
 		rc = -1;
 	s->be->finish(r);
 	if (rc == 1 && store_run(s, QUERY(s, SQL_CLAIM, STORE_TEXT(out),
-	    STORE_REAL(store_now()), STORE_INT(pid)), NULL) != 0)
+	    STORE_REAL(store_now()), STORE_INT(pid), STORE_TEXT(s->host)), NULL) != 0)
 		rc = -1;
 	return store_end(s, rc);
+}
+
+/* A running job of a lost host, as store_reap_hosts reads it. */
+struct store_orphan {
+	char id[JOBID_LEN + 1];
+	char type[65];
+	int attempts;
+};
+
+/* Reads a lost host's running jobs (up to 256); how many, or -1. */
+static int
+store_orphans(struct store *s, const char *host, struct store_orphan *o)
+{
+	struct store_rows *r = QUERY(s, SQL_HOST_JOBS, STORE_TEXT(host));
+	int n = 0, rc = 0;
+
+	if (r == NULL)
+		return -1;
+	while (n < 256 && (rc = s->be->step(r)) == 1) {
+		snprintf(o[n].id, sizeof o[n].id, "%s", s->be->text(r, 0));
+		snprintf(o[n].type, sizeof o[n].type, "%s", s->be->text(r, 1));
+		o[n].attempts = (int)s->be->integer(r, 2);
+		n++;
+	}
+	s->be->finish(r);
+	return rc < 0 ? -1 : n;
+}
+
+/*
+ * Puts a lost host's job back in the queue, to run again from the start no
+ * sooner than 5 s after (10, 20 ... for later attempts); its streams are
+ * told in a log line.
+ */
+static int
+store_requeue(struct store *s, const struct store_orphan *o, const char *host, int retries)
+{
+	struct json_object *e = json_object_new_object();
+	char *line;
+	int rc;
+
+	rc = store_run(s, QUERY(s, SQL_REQUEUE, STORE_TEXT(o->id),
+	    STORE_REAL(store_now() + 5.0 * (1 << (o->attempts < 8 ? o->attempts : 8)))), NULL);
+	line = xasprintf("host %s was lost: the job runs again from the start (run %d of %d)",
+	    host, o->attempts + 2, retries + 1);
+	log_warn("job %s: %s", o->id, line);
+	json_object_object_add(e, "line", json_object_new_string(line));
+	if (rc == 0)
+		rc = store_add_event(s, o->id, "log",
+		    json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN), NULL);
+	json_object_put(e);
+	free(line);
+	return rc;
+}
+
+/* Ends or requeues one lost host's running jobs, and forgets its worker. */
+static int
+store_reap_host(struct store *s, const char *host, double beat_before,
+    store_retries_cb retries, void *ctx)
+{
+	struct store_orphan *o = xcalloc(256, sizeof *o);
+	char *error;
+	int n, i, rc = 0, allowed;
+
+	error = xasprintf("host lost: %s stopped answering (no heartbeat for %.0f s)", host,
+	    store_now() - beat_before);
+	if ((n = store_orphans(s, host, o)) < 0)
+		rc = -1;
+	for (i = 0; i < n && rc >= 0; i++) {
+		allowed = retries != NULL ? retries(ctx, o[i].type) : 0;
+		rc = o[i].attempts < allowed ? store_requeue(s, &o[i], host, allowed) :
+		    store_fail_lost(s, o[i].id, error, store_now());
+	}
+	if (rc >= 0 && store_run(s, QUERY(s, SQL_HOST_FORGET, STORE_TEXT(host),
+	    STORE_REAL(beat_before)), NULL) != 0)
+		rc = -1;
+	free(error);
+	free(o);
+	return rc < 0 ? -1 : n;
+}
+
+int
+store_reap_hosts(struct store *s, double lease_s, store_retries_cb retries, void *ctx)
+{
+	char hosts[16][256];
+	double before = store_now() - lease_s;
+	struct store_rows *r;
+	int n = 0, i, rc = 0, total = 0, got;
+
+	if (!s->be->shared)
+		return 0;
+	/* A read first: the usual answer, none lost, takes no write lock. */
+	for (i = 0; i < 2; i++) {
+		if (i == 1 && s->be->begin(s->db, STORE_WRITE) != 0)
+			return -1;
+		if ((r = QUERY(s, SQL_HOSTS_LOST, STORE_REAL(before), STORE_TEXT(s->host))) == NULL)
+			return i == 1 ? store_end(s, -1) : -1;
+		n = 0;
+		while (n < 16 && (rc = s->be->step(r)) == 1)
+			snprintf(hosts[n++], sizeof hosts[0], "%s", s->be->text(r, 0));
+		s->be->finish(r);
+		if (rc < 0)
+			return i == 1 ? store_end(s, -1) : -1;
+		if (n == 0)
+			return i == 1 ? store_end(s, 0) : 0;
+	}
+	for (i = 0; i < n && total >= 0; i++) {
+		if ((got = store_reap_host(s, hosts[i], before, retries, ctx)) < 0)
+			total = -1;
+		else
+			total += got;
+	}
+	return store_end(s, total);
 }
 
 /* Calls cb for each job a statement returns. */
@@ -538,14 +673,15 @@ store_each_job(struct store *s, struct store_rows *r, store_job_cb cb, void *ctx
 int
 store_job_running(struct store *s, store_job_cb cb, void *ctx)
 {
-	return store_each_job(s, QUERY0(s, SQL_RUNNING_JOBS), cb, ctx);
+	return store_each_job(s, QUERY(s, SQL_RUNNING_JOBS, STORE_TEXT(s->host)), cb, ctx);
 }
 
 int
 store_job_ended_since(struct store *s, double since, pid_t pid,
     void (*cb)(void *, const char *, const char *), void *ctx)
 {
-	struct store_rows *r = QUERY(s, SQL_ENDED_SINCE, STORE_REAL(since), STORE_INT(pid));
+	struct store_rows *r = QUERY(s, SQL_ENDED_SINCE, STORE_REAL(since), STORE_INT(pid),
+	    STORE_TEXT(s->host));
 	int rc;
 
 	if (r == NULL)
@@ -559,7 +695,7 @@ store_job_ended_since(struct store *s, double since, pid_t pid,
 int
 store_pending(struct store *s, double queued_before, int64_t *n)
 {
-	return store_int(s, QUERY(s, SQL_PENDING, STORE_REAL(queued_before)), n);
+	return store_int(s, QUERY(s, SQL_PENDING, STORE_REAL(queued_before), STORE_TEXT(s->host)), n);
 }
 
 int
@@ -575,7 +711,7 @@ store_worker_beat(struct store *s, const struct store_worker *w)
 int
 store_worker_get(struct store *s, struct store_worker *w)
 {
-	struct store_rows *r = QUERY0(s, SQL_WORKER_GET);
+	struct store_rows *r = QUERY(s, SQL_WORKER_GET, STORE_TEXT(s->host));
 	int rc;
 
 	if (r == NULL)

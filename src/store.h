@@ -49,6 +49,16 @@ char *store_shown(const char *database);
 /* Opens (creating, upgrading) the database; NULL with *cause set (caller frees). */
 struct store *store_open(const char *database, char **cause);
 void store_close(struct store *s);
+/*
+ * The host this process runs on: several share a PostgreSQL store, and a
+ * worker claims, adopts and reaps only its own host's jobs.  By default the
+ * host name; the instance makes it "name:spool", so that two instances of
+ * one machine are two hosts.  An SQLite store is one host's alone.
+ */
+void store_set_host(struct store *s, const char *host);
+const char *store_host(const struct store *s);
+/* 1 if several hosts may share the store (PostgreSQL). */
+int store_shared(const struct store *s);
 /* "sqlite" or "postgresql". */
 const char *store_backend_name(const struct store *s);
 /*
@@ -114,6 +124,16 @@ int store_job_ended_since(struct store *s, double since, pid_t pid,
  * starting one.
  */
 int store_pending(struct store *s, double queued_before, int64_t *n);
+/* How many times a job of this type may run again when its host is lost. */
+typedef int (*store_retries_cb)(void *ctx, const char *type);
+/*
+ * Other hosts with running jobs and no worker heartbeat for lease_s are
+ * lost: each of their running jobs is queued again (to run from the start,
+ * after a backoff) while retries allows, else failed as "host lost", and
+ * the host's worker row is removed.  How many jobs, or -1.  Nothing to do
+ * on a store only one host uses.
+ */
+int store_reap_hosts(struct store *s, double lease_s, store_retries_cb retries, void *ctx);
 /* Fails one running job with error and its `end`; 1 if it was not running. */
 int store_job_lost(struct store *s, const char *id, const char *error);
 /*

@@ -27,14 +27,15 @@ enum store_sql {
 	SQL_EVENTS_AFTER, SQL_MAX_SEQ, SQL_ARTIFACT_ADD,
 	SQL_ARTIFACT_GET, SQL_CANCEL, SQL_GC_LIST, SQL_GC_EVENTS, SQL_GC_ARTIFACTS,
 	SQL_GC_JOB, SQL_UNSTARTABLE, SQL_CLIENT_JOBS, SQL_ENDED_SINCE, SQL_PENDING,
-	SQL_WORKER_BEAT, SQL_WORKER_GET, SQL_WORKER_END, SQL_ANY_QUEUED, SQL_COUNT
+	SQL_WORKER_BEAT, SQL_WORKER_GET, SQL_WORKER_END, SQL_ANY_QUEUED,
+	SQL_HOSTS_LOST, SQL_HOST_JOBS, SQL_REQUEUE, SQL_HOST_FORGET, SQL_COUNT
 };
 
 /* The columns of a job, in the order store.c reads them (both backends). */
 #define STORE_JOB_COLUMNS "id, type, state, progress, step, message, eta_s," \
 	" created, started, heartbeat, finished, worker_pid, params, steps," \
 	" result, error, out_offset, out_skip, out_result, log_count, log_dropped," \
-	" steps_refused, keeper_pid, keeper_start"
+	" steps_refused, keeper_pid, keeper_start, host, attempts"
 
 /* A statement's parameter: text (NULL pointer: SQL NULL), integer, real or NULL. */
 struct store_arg {
@@ -56,6 +57,12 @@ struct store_rows;
 
 struct store_backend {
 	const char *name;
+	/*
+	 * 1 if several hosts share the store (PostgreSQL): the statements about
+	 * running jobs are about this host's (a parameter), and other hosts can
+	 * be lost.  An SQLite store is one host's alone.
+	 */
+	int shared;
 	/* Connects to (creating, migrating) the database; NULL with *cause set. */
 	void *(*open)(const char *where, char **cause);
 	void (*close)(void *db);

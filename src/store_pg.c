@@ -72,8 +72,12 @@ static const char *pg_schema =
     " log_dropped INTEGER NOT NULL DEFAULT 0,"
     " steps_refused INTEGER NOT NULL DEFAULT 0,"
     " keeper_pid BIGINT NOT NULL DEFAULT 0,"
-    " keeper_start BIGINT NOT NULL DEFAULT 0);"
+    " keeper_start BIGINT NOT NULL DEFAULT 0,"
+    " host TEXT,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " not_before DOUBLE PRECISION NOT NULL DEFAULT 0);"
     "CREATE INDEX jobs_state ON longjob.jobs(state, n);"
+    "CREATE INDEX jobs_host ON longjob.jobs(host, state);"
     "CREATE INDEX jobs_client ON longjob.jobs(client, state);"
     "CREATE INDEX jobs_finished ON longjob.jobs(finished);"
     "CREATE TABLE longjob.workers ("
@@ -126,18 +130,18 @@ static const char *pg_sql[SQL_COUNT] = {
 	    " WHERE id = $13 AND state IN ('queued', 'running')",
 	[SQL_INSERT_EVENT] = "INSERT INTO events (job_id, kind, data, t)"
 	    " VALUES ($1, $2, $3, $4) RETURNING seq",
-	[SQL_RUNNING] = "SELECT id FROM jobs WHERE state = 'running' LIMIT 256",
+	[SQL_RUNNING] = "SELECT id FROM jobs WHERE state = 'running' AND host = $1 LIMIT 256",
 	[SQL_RUNNING_JOBS] = "SELECT " STORE_JOB_COLUMNS " FROM jobs"
-	    " WHERE state = 'running' ORDER BY n",
+	    " WHERE state = 'running' AND host = $1 ORDER BY n",
 	[SQL_QUEUED] = "SELECT id, type FROM jobs WHERE state = 'queued'"
-	    " ORDER BY n LIMIT 64 FOR UPDATE SKIP LOCKED",
+	    " AND not_before <= $1 ORDER BY n LIMIT 64 FOR UPDATE SKIP LOCKED",
 	[SQL_CLAIM] = "UPDATE jobs SET state = 'running', started = $2,"
-	    " heartbeat = $2, worker_pid = $3 WHERE id = $1 AND state = 'queued'",
+	    " heartbeat = $2, worker_pid = $3, host = $4 WHERE id = $1 AND state = 'queued'",
 	[SQL_ENDED_SINCE] = "SELECT id, state FROM jobs WHERE finished >= $1"
-	    " AND worker_pid = $2",
+	    " AND worker_pid = $2 AND host = $3",
 	[SQL_ANY_QUEUED] = "SELECT count(*) FROM (SELECT 1 FROM jobs WHERE state = 'queued'"
 	    " LIMIT 1) q",
-	[SQL_PENDING] = "SELECT count(*) FROM jobs WHERE state = 'running'"
+	[SQL_PENDING] = "SELECT count(*) FROM jobs WHERE (state = 'running' AND host = $2)"
 	    " OR (state = 'queued' AND created < $1)",
 	[SQL_WORKER_BEAT] = "INSERT INTO workers (host, pid, started, beat,"
 	    " running, commits, last_commit) VALUES ($1, $2, $3, $4, $5, $6, $7)"
@@ -145,7 +149,19 @@ static const char *pg_sql[SQL_COUNT] = {
 	    " beat = EXCLUDED.beat, running = EXCLUDED.running, commits = EXCLUDED.commits,"
 	    " last_commit = EXCLUDED.last_commit",
 	[SQL_WORKER_GET] = "SELECT host, pid, started, beat, running, commits, last_commit"
-	    " FROM workers ORDER BY beat DESC LIMIT 1",
+	    " FROM workers WHERE host = $1",
+	/* Hosts with running jobs and no heartbeat since $1. */
+	[SQL_HOSTS_LOST] = "SELECT DISTINCT host FROM jobs WHERE state = 'running'"
+	    " AND host IS NOT NULL AND host <> $2 AND host NOT IN"
+	    " (SELECT host FROM workers WHERE beat >= $1) LIMIT 16",
+	[SQL_HOST_JOBS] = "SELECT id, type, attempts FROM jobs WHERE state = 'running'"
+	    " AND host = $1 ORDER BY n LIMIT 256",
+	[SQL_REQUEUE] = "UPDATE jobs SET state = 'queued', host = NULL, worker_pid = 0,"
+	    " keeper_pid = 0, keeper_start = 0, out_offset = 0, out_skip = 0,"
+	    " out_result = NULL, log_count = 0, log_dropped = 0, steps_refused = 0,"
+	    " started = 0, progress = 0, step = NULL, attempts = attempts + 1,"
+	    " not_before = $2 WHERE id = $1 AND state = 'running'",
+	[SQL_HOST_FORGET] = "DELETE FROM workers WHERE host = $1 AND beat < $2",
 	[SQL_WORKER_END] = "DELETE FROM workers WHERE host = $1 AND pid = $2",
 	[SQL_LOST] = "UPDATE jobs SET state = 'failed', error = $2, finished = $3"
 	    " WHERE id = $1 AND state = 'running'",
@@ -633,6 +649,7 @@ pg_down(void *db)
 
 const struct store_backend store_pg = {
 	.name = "postgresql",
+	.shared = 1,
 	.open = pg_open,
 	.close = pg_close,
 	.begin = pg_begin,

@@ -24,7 +24,7 @@
 #include "store_backend.h"
 #include "xmem.h"
 
-#define SQ_SCHEMA_VERSION 3
+#define SQ_SCHEMA_VERSION 4
 #define SQ_BUSY_MS 10000
 
 /* From schema version 1: the client that submitted a job (max_jobs_per_client). */
@@ -58,6 +58,16 @@ static const char *sq_upgrade_2 =
     " commits INTEGER NOT NULL DEFAULT 0,"
     " last_commit REAL NOT NULL DEFAULT 0);";
 
+/*
+ * From schema version 3: which host runs a job, and how often it ran
+ * (columns of the PostgreSQL store, where several hosts share it; an
+ * SQLite store is one host's alone, and its statements do not ask).
+ */
+static const char *sq_upgrade_3 =
+    "ALTER TABLE jobs ADD COLUMN host TEXT;"
+    "ALTER TABLE jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN not_before REAL NOT NULL DEFAULT 0;";
+
 static const char *sq_schema =
     "CREATE TABLE jobs ("
     " id TEXT PRIMARY KEY,"
@@ -85,7 +95,10 @@ static const char *sq_schema =
     " log_dropped INTEGER NOT NULL DEFAULT 0,"
     " steps_refused INTEGER NOT NULL DEFAULT 0,"
     " keeper_pid INTEGER NOT NULL DEFAULT 0,"
-    " keeper_start INTEGER NOT NULL DEFAULT 0);"
+    " keeper_start INTEGER NOT NULL DEFAULT 0,"
+    " host TEXT,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " not_before REAL NOT NULL DEFAULT 0);"
     "CREATE INDEX jobs_state ON jobs(state);"
     "CREATE INDEX jobs_client ON jobs(client, state);"
     "CREATE INDEX jobs_finished ON jobs(finished);"
@@ -141,9 +154,9 @@ static const char *sq_sql[SQL_COUNT] = {
 	[SQL_RUNNING_JOBS] = "SELECT " STORE_JOB_COLUMNS " FROM jobs"
 	    " WHERE state = 'running' ORDER BY rowid",
 	[SQL_QUEUED] = "SELECT id, type FROM jobs WHERE state = 'queued'"
-	    " ORDER BY rowid LIMIT 64",
+	    " AND not_before <= ?1 ORDER BY rowid LIMIT 64",
 	[SQL_CLAIM] = "UPDATE jobs SET state = 'running', started = ?2,"
-	    " heartbeat = ?2, worker_pid = ?3 WHERE id = ?1 AND state = 'queued'",
+	    " heartbeat = ?2, worker_pid = ?3, host = ?4 WHERE id = ?1 AND state = 'queued'",
 	[SQL_ENDED_SINCE] = "SELECT id, state FROM jobs WHERE finished >= ?1"
 	    " AND worker_pid = ?2",
 	[SQL_ANY_QUEUED] = "SELECT count(*) FROM (SELECT 1 FROM jobs WHERE state = 'queued' LIMIT 1)",
@@ -153,6 +166,11 @@ static const char *sq_sql[SQL_COUNT] = {
 	    " running, commits, last_commit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[SQL_WORKER_GET] = "SELECT host, pid, started, beat, running, commits, last_commit"
 	    " FROM workers ORDER BY beat DESC LIMIT 1",
+	/* One host: none is ever lost to another (these are never run). */
+	[SQL_HOSTS_LOST] = "SELECT host FROM workers WHERE 0",
+	[SQL_HOST_JOBS] = "SELECT id, type, attempts FROM jobs WHERE 0",
+	[SQL_REQUEUE] = "SELECT 0 WHERE 0",
+	[SQL_HOST_FORGET] = "SELECT 0 WHERE 0",
 	[SQL_WORKER_END] = "DELETE FROM workers WHERE host = ?1 AND pid = ?2",
 	[SQL_LOST] = "UPDATE jobs SET state = 'failed', error = ?2, finished = ?3"
 	    " WHERE id = ?1 AND state = 'running'",
@@ -311,7 +329,9 @@ sq_migrate(struct sq *s, char **cause)
 	    (version == 1 && sqlite3_exec(s->db, sq_upgrade_1, NULL, NULL, &err) != SQLITE_OK) ||
 	    ((version == 1 || version == 2) &&
 	    sqlite3_exec(s->db, sq_upgrade_2, NULL, NULL, &err) != SQLITE_OK) ||
-	    sqlite3_exec(s->db, "PRAGMA user_version = 3", NULL, NULL, &err) != SQLITE_OK ||
+	    (version >= 1 && version <= 3 &&
+	    sqlite3_exec(s->db, sq_upgrade_3, NULL, NULL, &err) != SQLITE_OK) ||
+	    sqlite3_exec(s->db, "PRAGMA user_version = 4", NULL, NULL, &err) != SQLITE_OK ||
 	    sqlite3_exec(s->db, "COMMIT", NULL, NULL, &err) != SQLITE_OK)
 		goto fail;
 	return 0;
@@ -470,6 +490,7 @@ sq_query(void *db, enum store_sql id, const struct store_arg *args, int nargs)
 	}
 	sqlite3_reset(r->st);
 	sqlite3_clear_bindings(r->st);
+	/* Past the statement's own parameters (a host, which one host's store does not ask): SQLITE_RANGE, ignored. */
 	for (i = 0; i < nargs; i++)
 		sq_bind(r->st, i + 1, &args[i]);
 	r->changes = 0;
@@ -601,6 +622,7 @@ sq_down(void *db)
 
 const struct store_backend store_sqlite = {
 	.name = "sqlite",
+	.shared = 0,
 	.open = sq_open,
 	.close = sq_close,
 	.begin = sq_begin,

@@ -209,7 +209,7 @@ test_batch(struct store *s)
 {
 	const char *f = "1111111111111111111111111111111f", *b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 	struct store_admit ten = { 10, NULL, 0 };
-	struct store_worker w = { "here", 77, 100, 0, 3, 9, 101 }, got;
+	struct store_worker w = { "hostT", 77, 100, 0, 3, 9, 101 }, got;
 	struct seen seen = { 0 };
 	char id[JOBID_LEN + 1];
 	struct job_change c;
@@ -268,7 +268,7 @@ test_batch(struct store *s)
 	ok(n >= 1, "counts the running job b");
 	is_int(store_worker_beat(s, &w), 0, "a worker's heartbeat");
 	is_int(store_worker_get(s, &got), 0, "read back");
-	ok(got.pid == 77 && got.running == 3 && got.commits == 9 && strcmp(got.host, "here") == 0 &&
+	ok(got.pid == 77 && got.running == 3 && got.commits == 9 && strcmp(got.host, "hostT") == 0 &&
 	    got.beat > 0, "with its figures");
 	is_int(store_worker_end(s, &w), 0, "the worker leaves");
 	is_int(store_worker_get(s, &got), 1, "and its row is gone");
@@ -405,6 +405,70 @@ test_order(struct store *s, const char *database)
 	ok(o.n == 2 && o.seqs[0] < o.seqs[1], "in seq order");
 }
 
+/* Host A takes only the two jobs of test_hosts (types t2 and again). */
+static int
+test_only_fg(void *ctx, const char *type)
+{
+	(void)ctx;
+	return strcmp(type, "t2") == 0 || strcmp(type, "again") == 0;
+}
+
+/* Only type "again" may run again, once. */
+static int
+test_retries(void *ctx, const char *type)
+{
+	(void)ctx;
+	return strcmp(type, "again") == 0;
+}
+
+/*
+ * A host whose worker has gone silent is lost: another host ends its
+ * running jobs as "host lost", or queues them again where the type allows,
+ * and forgets its worker.  An SQLite store has one host: nothing to do.
+ */
+static void
+test_hosts(struct store *s, const char *database)
+{
+	const char *f = "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0", *g = "a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9";
+	struct store_admit any = { 100, NULL, 0 };
+	struct store_worker w = { "hostA", 501, 1, 0, 2, 0, 0 };
+	char got[JOBID_LEN + 1], *cause = NULL;
+	struct store *b;
+	struct job j;
+
+	if (!store_shared(s)) {
+		is_int(store_reap_hosts(s, 0, test_retries, NULL), 0,
+		    "one host's store: no other host to lose");
+		return;
+	}
+	/* b is host A, which runs two jobs; s (host T, the suite's) looks. */
+	b = store_open(database, &cause);
+	store_set_host(b, "hostA");
+	store_job_insert(b, f, "t2", "{}", "[]", &any);
+	store_job_insert(b, g, "again", "{}", "[]", &any);
+	while (store_job_claim(b, 501, test_only_fg, NULL, got) == 1)
+		;
+	store_worker_beat(b, &w);
+	job_init(&j);
+	store_job_get(s, f, &j);
+	is_str(j.host, "hostA", "a claimed job records its host");
+	is_int(store_reap_hosts(s, 30, test_retries, NULL), 0,
+	    "a host with a fresh heartbeat is not lost");
+	usleep(20 * 1000);
+	is_int(store_reap_hosts(s, 0.01, test_retries, NULL), 2,
+	    "past the lease, another host takes the lost host's two running jobs");
+	store_job_get(b, f, &j);
+	ok(strcmp(j.state, "failed") == 0 && j.error != NULL && strstr(j.error, "host lost") != NULL,
+	    "the one that may not run again failed as host lost");
+	store_job_get(b, g, &j);
+	ok(strcmp(j.state, "queued") == 0 && j.attempts == 1 && j.host == NULL,
+	    "the one whose type allows a retry is queued again");
+	is_int(store_job_claim(s, 777, test_only_fg, NULL, got), 0, "after a backoff, not at once");
+	is_int(store_worker_get(b, &w), 1, "the lost host's worker is forgotten");
+	job_clear(&j);
+	store_close(b);
+}
+
 /* The whole suite on one database. */
 static void
 test_all(const char *database)
@@ -419,6 +483,7 @@ test_all(const char *database)
 		exit(tap_done());
 	}
 	printf("# backend: %s\n", store_backend_name(s));
+	store_set_host(s, "hostT");
 	test_queue(s);
 	store_version(s, &v1);
 	test_change(s);
@@ -429,6 +494,7 @@ test_all(const char *database)
 	test_per_client(s);
 	test_wake(s, database);
 	test_order(s, database);
+	test_hosts(s, database);
 	store_close(s);
 }
 

@@ -55,7 +55,7 @@ test_open(void)
 	sqlite3_finalize(st);
 	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
 	sqlite3_step(st);
-	is_int(sqlite3_column_int(st, 0), 3, "user_version is 3");
+	is_int(sqlite3_column_int(st, 0), 4, "user_version is 4");
 	sqlite3_finalize(st);
 	sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
 	sqlite3_close(db);
@@ -63,7 +63,7 @@ test_open(void)
 	    strstr(cause, "schema version 99") != NULL, "a newer schema is refused");
 	free(cause);
 	sqlite3_open(dbpath, &db);
-	sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL);
 	sqlite3_close(db);
 	return s;
 }
