@@ -21,6 +21,7 @@
 #include "log.h"
 #include "loop.h"
 #include "proto.h"
+#include "share.h"
 #include "slots.h"
 #include "store.h"
 #include "view.h"
@@ -177,7 +178,14 @@ await_artifact(struct await *a, struct http_req *r, const struct job *j,
 	if (ctype == NULL)
 		ctype = xstrdup("application/octet-stream");
 	rel = xasprintf("%s/%s", j->id, name);
-	if ((fd = beneath_file(a->cfg->spool, rel, &sb, &cause)) < 0) {
+	fd = beneath_file(a->cfg->spool, rel, &sb, &cause);
+	/* Made on another host of a shared store: fetched once into this host's spool. */
+	if (fd < 0 && errno == ENOENT && share_fetch(a->st, a->cfg->spool, j->id, name) == 0) {
+		free(cause);
+		cause = NULL;
+		fd = beneath_file(a->cfg->spool, rel, &sb, &cause);
+	}
+	if (fd < 0) {
 		int gone = errno == ENOENT;
 
 		if (!gone)

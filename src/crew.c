@@ -287,7 +287,7 @@ crew_claim(struct crew *c)
 			break;
 		job_init(&j);
 		if (store_job_snapshot(c->st, id, &j) == 0) {
-			crew_add(c, runner_start(c->cfg, &c->batch, &j, 2));
+			crew_add(c, runner_start(c->cfg, c->st, &c->batch, &j, 2));
 			/* The keeper's pid goes into the store at once: a successor needs it. */
 			c->commit_now = 1;
 		}
@@ -531,7 +531,7 @@ crew_adopt_one(void *ctx, const struct job *j)
 	struct crew *c = ctx;
 
 	if (crew_find(c, j->id) == NULL)
-		crew_add(c, runner_adopt(c->cfg, &c->batch, j));
+		crew_add(c, runner_adopt(c->cfg, c->st, &c->batch, j));
 }
 
 /*

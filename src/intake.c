@@ -27,6 +27,7 @@
 #include "oversee.h"
 #include "params.h"
 #include "proc.h"
+#include "share.h"
 #include "spawn.h"
 #include "spool.h"
 #include "store.h"
@@ -464,6 +465,11 @@ intake_accept(struct intake *in, struct http_req *r, const struct config_type *t
 	*nojs = status == 0 && form_get(f, INTAKE_NOJS) != NULL;
 	if (status == 0)
 		status = intake_params(t, f, &params, cause);
+	/* Several hosts share the store: whichever claims the job finds its uploads there. */
+	if (status == 0 && share_uploads(in->st, id, dir) != 0) {
+		*cause = xstrdup("the job's uploads could not be stored; try again in a moment");
+		status = 503;
+	}
 	if (status == 0) {
 		intake_client(r, client);
 		rc = intake_enqueue(in->cfg, in->st, id, t, params, client[0] ? client : NULL);

@@ -27,17 +27,22 @@
 #include "proto.h"
 #include "runner.h"
 #include "spawn.h"
+#include "share.h"
 #include "store.h"
 #include "tail.h"
 #include "text.h"
 #include "view.h"
 #include "xmem.h"
 
+/* The files a run remembers it declared (more are found in the store at the end). */
+#define RUNNER_FILES 256
+
 /* The file's blocks behind the committed offset are freed this many bytes at a time. */
 #define RUNNER_PUNCH (1024 * 1024)
 
 struct run {
 	const struct config *cfg;
+	struct store *st;
 	const struct config_type *type;
 	char id[JOBID_LEN + 1];
 	char *type_name;
@@ -67,6 +72,8 @@ struct run {
 	char *result;			/* the last result line's object, or NULL */
 	int logs, logs_dropped, steps_refused;
 	int timed_out, stopping;
+	char *files[RUNNER_FILES];	/* the names its `file` lines declared */
+	int nfiles;
 	int ended;			/* its end is in the batch */
 	int done;			/* ... and committed, or it ended elsewhere */
 };
@@ -80,11 +87,12 @@ runner_json(struct json_object *o)
 
 /* A new run of job j, before its output is opened. */
 static struct run *
-runner_new(const struct config *cfg, const struct job *j)
+runner_new(const struct config *cfg, struct store *st, const struct job *j)
 {
 	struct run *r = xcalloc(1, sizeof *r);
 
 	r->cfg = cfg;
+	r->st = st;
 	r->type = conf_type_find(cfg, j->type);
 	snprintf(r->id, sizeof r->id, "%s", j->id);
 	r->type_name = xstrdup(j->type);
@@ -372,6 +380,8 @@ runner_file(struct run *r, struct batch *b, const char *name, const char *ctype)
 		close(fd);
 		batch_artifact(b, r->id, name, ctype);
 		r->moved = 1;
+		if (r->nfiles < RUNNER_FILES)
+			r->files[r->nfiles++] = xstrdup(name);
 	}
 	free(cause);
 	free(rel);
@@ -633,6 +643,49 @@ runner_error(struct run *r, const struct keep_exit *e)
 	return xasprintf("exited with status %d", e->code);
 }
 
+/* What runner_share is copying, and the first thing that failed. */
+struct runner_sharing {
+	struct run *r;
+	char *cause;
+	int listed;		/* names come from the store: skip those the run has */
+};
+
+static void
+runner_share_one(void *ctx, const char *name)
+{
+	struct runner_sharing *sh = ctx;
+	int i;
+
+	for (i = 0; sh->listed && i < sh->r->nfiles; i++)
+		if (strcmp(sh->r->files[i], name) == 0)
+			return;
+	if (sh->cause == NULL && share_artifact(sh->r->st, sh->r->cfg->spool, sh->r->id, name,
+	    &sh->cause) != 0 && sh->cause == NULL)
+		sh->cause = xasprintf("its file %s could not be copied into the store", name);
+}
+
+/*
+ * On a store several hosts share: the files the handler declared go into
+ * it before the job's end, so that every host can serve them once the job
+ * is over.  Those declared before an adoption are the store's artifacts;
+ * the last ones may still be in the batch.  NULL, or why it failed.
+ */
+static char *
+runner_share(struct run *r)
+{
+	struct runner_sharing sh = { r, NULL, 0 };
+	int i;
+
+	if (!store_shared(r->st))
+		return NULL;
+	for (i = 0; i < r->nfiles; i++)
+		runner_share_one(&sh, r->files[i]);
+	sh.listed = 1;
+	if (sh.cause == NULL && store_artifact_names(r->st, r->id, runner_share_one, &sh) != 0)
+		sh.cause = xstrdup("its files could not be listed in the store");
+	return sh.cause;
+}
+
 /* The handler has ended as e says: the rest of its output, then its end. */
 static void
 runner_finish(struct run *r, struct batch *b, const struct keep_exit *e)
@@ -650,6 +703,8 @@ runner_finish(struct run *r, struct batch *b, const struct keep_exit *e)
 	}
 	if (r->timed_out || e->signal != 0 || e->code != 0)
 		error = runner_error(r, e);
+	else if ((error = runner_share(r)) != NULL)
+		log_error("job %s: %s", r->id, error);
 	runner_end(r, b, error ? "failed" : "succeeded", error);
 	free(error);
 }
@@ -873,6 +928,11 @@ runner_setup(struct run *r, const struct job *j, int log_fd, char **cause)
 		*cause = xasprintf("cannot create the job directory: %s", strerror(errno));
 		return -1;
 	}
+	/* Submitted on another host: its uploads come from the store. */
+	if (share_fetch_all(r->st, r->id, r->dir) != 0) {
+		*cause = xstrdup("cannot fetch the job's uploads from the store");
+		return -1;
+	}
 	if (keep_prepare(r->rundir, r->id) != 0 || runner_open(r, 0, 0) != 0) {
 		*cause = xstrdup("cannot create the job's output file (disk full?)");
 		return -1;
@@ -887,9 +947,10 @@ runner_setup(struct run *r, const struct job *j, int log_fd, char **cause)
 }
 
 struct run *
-runner_start(const struct config *cfg, struct batch *b, const struct job *j, int log_fd)
+runner_start(const struct config *cfg, struct store *st, struct batch *b,
+    const struct job *j, int log_fd)
 {
-	struct run *r = runner_new(cfg, j);
+	struct run *r = runner_new(cfg, st, j);
 	char *cause = NULL;
 
 	log_info("job %s (%s): starting", r->id, r->type_name);
@@ -903,9 +964,10 @@ runner_start(const struct config *cfg, struct batch *b, const struct job *j, int
 }
 
 struct run *
-runner_adopt(const struct config *cfg, struct batch *b, const struct job *j)
+runner_adopt(const struct config *cfg, struct store *st, struct batch *b,
+    const struct job *j)
 {
-	struct run *r = runner_new(cfg, j);
+	struct run *r = runner_new(cfg, st, j);
 	struct job_change c;
 
 	r->keeper = j->keeper_pid;
@@ -951,6 +1013,8 @@ runner_free(struct run *r)
 	if (r->pidfd >= 0)
 		close(r->pidfd);
 	keep_ack_unmap(r->ack);
+	while (r->nfiles > 0)
+		free(r->files[--r->nfiles]);
 	json_object_put(r->steps);
 	free(r->result);
 	free(r->message);

@@ -43,20 +43,22 @@ struct batch;
 struct config;
 struct job;
 struct run;
+struct store;
 
 /*
  * Starts a job just claimed (j as store_job_snapshot reads it): writes its
  * input, starts its keeper with stderr to log_fd.  NULL if it cannot start:
  * its failed end is then in the batch.
  */
-struct run *runner_start(const struct config *cfg, struct batch *b,
+struct run *runner_start(const struct config *cfg, struct store *st, struct batch *b,
     const struct job *j, int log_fd);
 /*
  * Takes over a running job that another worker started (j as
  * store_job_running reads it).  Never NULL: a job whose keeper is gone
  * is ended (from its .exit if the handler finished, else failed).
  */
-struct run *runner_adopt(const struct config *cfg, struct batch *b, const struct job *j);
+struct run *runner_adopt(const struct config *cfg, struct store *st, struct batch *b,
+    const struct job *j);
 const char *runner_id(const struct run *r);
 const char *runner_type(const struct run *r);
 /* The keeper's pidfd (readable once it has exited), or -1. */

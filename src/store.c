@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
@@ -24,6 +25,9 @@ struct store {
 	void *db;
 	char host[256];		/* the host this process runs on (store_set_host) */
 };
+
+/* A job's file goes into a shared store in parts of this many bytes. */
+#define STORE_FILE_PART (256 * 1024)
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -651,6 +655,121 @@ store_reap_hosts(struct store *s, double lease_s, store_retries_cb retries, void
 	return store_end(s, total);
 }
 
+/* Reads up to n bytes, as many as there are: the count, or -1. */
+static ssize_t
+store_read_full(int fd, char *buf, size_t n)
+{
+	size_t got = 0;
+	ssize_t k;
+
+	while (got < n) {
+		k = read(fd, buf + got, n - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		if (k == 0)
+			break;
+		got += (size_t)k;
+	}
+	return (ssize_t)got;
+}
+
+/* Writes all n bytes; 0 or -1. */
+static int
+store_write_full(int fd, const char *p, size_t n)
+{
+	ssize_t k;
+
+	while (n > 0) {
+		k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+int
+store_file_put(struct store *s, const char *id, const char *name, int fd)
+{
+	char *buf;
+	ssize_t n;
+	int part, rc;
+
+	if (!s->be->shared)
+		return 0;
+	if (s->be->begin(s->db, STORE_BULK) != 0)
+		return -1;
+	buf = xmalloc(STORE_FILE_PART);
+	rc = store_run(s, QUERY(s, SQL_FILE_DELETE, STORE_TEXT(id), STORE_TEXT(name)), NULL);
+	for (part = 0; rc == 0; part++) {
+		if ((n = store_read_full(fd, buf, STORE_FILE_PART)) < 0) {
+			log_error("job %s: reading its file %s: %s", id, name, strerror(errno));
+			rc = -1;
+			break;
+		}
+		/* An empty file has one empty part, so that its name is there. */
+		if (n == 0 && part > 0)
+			break;
+		rc = store_run(s, QUERY(s, SQL_FILE_PART_ADD, STORE_TEXT(id), STORE_TEXT(name),
+		    STORE_INT(part), STORE_BLOB(buf, n)), NULL);
+		if (n < STORE_FILE_PART)
+			break;
+	}
+	free(buf);
+	return store_end(s, rc);
+}
+
+int
+store_file_get(struct store *s, const char *id, const char *name, int fd)
+{
+	struct store_rows *r;
+	const void *p;
+	size_t n;
+	int part, rc = 0, step;
+
+	if (!s->be->shared)
+		return 1;
+	for (part = 0; rc == 0; part++) {
+		if ((r = QUERY(s, SQL_FILE_PART, STORE_TEXT(id), STORE_TEXT(name),
+		    STORE_INT(part))) == NULL)
+			return -1;
+		if ((step = s->be->step(r)) == 1) {
+			p = s->be->blob(r, 0, &n);
+			if (store_write_full(fd, p, n) != 0) {
+				log_error("job %s: writing its file %s: %s", id, name, strerror(errno));
+				rc = -1;
+			}
+		}
+		s->be->finish(r);
+		if (step < 0)
+			return -1;
+		if (step == 0)
+			return part == 0 ? 1 : rc;
+	}
+	return rc;
+}
+
+int
+store_file_names(struct store *s, const char *id, void (*cb)(void *, const char *), void *ctx)
+{
+	struct store_rows *r;
+	int rc;
+
+	if (!s->be->shared)
+		return 0;
+	if ((r = QUERY(s, SQL_FILE_NAMES, STORE_TEXT(id))) == NULL)
+		return -1;
+	while ((rc = s->be->step(r)) == 1)
+		cb(ctx, s->be->text(r, 0));
+	s->be->finish(r);
+	return rc < 0 ? -1 : 0;
+}
+
 /* Calls cb for each job a statement returns. */
 static int
 store_each_job(struct store *s, struct store_rows *r, store_job_cb cb, void *ctx)
@@ -806,6 +925,21 @@ store_artifact_get(struct store *s, const char *id, const char *name,
 }
 
 int
+store_artifact_names(struct store *s, const char *id, void (*cb)(void *, const char *),
+    void *ctx)
+{
+	struct store_rows *r = QUERY(s, SQL_ARTIFACT_NAMES, STORE_TEXT(id));
+	int rc;
+
+	if (r == NULL)
+		return -1;
+	while ((rc = s->be->step(r)) == 1)
+		cb(ctx, s->be->text(r, 0));
+	s->be->finish(r);
+	return rc < 0 ? -1 : 0;
+}
+
+int
 store_cursor_end(struct store *s, struct store_cursor *c)
 {
 	/* -1 is never a version: the next read will look. */
@@ -876,7 +1010,9 @@ store_job_cancel(struct store *s, const char *id, long *keeper, int64_t *start)
 		    NULL);
 		if (rc == 0 && store_add_event(s, id, "end", "{\"state\":\"cancelled\"}", NULL) != 0)
 			rc = -1;
-		if (rc == 0 && strcmp(j.state, "running") == 0) {
+		/* A keeper of another host's is not ours to signal: its worker hears of the cancel. */
+		if (rc == 0 && strcmp(j.state, "running") == 0 &&
+		    (!s->be->shared || (j.host != NULL && strcmp(j.host, s->host) == 0))) {
 			*keeper = j.keeper_pid;
 			*start = j.keeper_start;
 		}
@@ -908,7 +1044,8 @@ store_job_unstartable(struct store *s, const char *id, const char *error,
 static int
 store_gc_job(struct store *s, const char *id)
 {
-	static const enum store_sql sql[] = { SQL_GC_EVENTS, SQL_GC_ARTIFACTS, SQL_GC_JOB };
+	static const enum store_sql sql[] = { SQL_GC_EVENTS, SQL_GC_ARTIFACTS, SQL_GC_FILES,
+	    SQL_GC_JOB };
 	size_t i;
 
 	for (i = 0; i < sizeof sql / sizeof sql[0]; i++)

@@ -221,10 +221,27 @@ int store_version(struct store *s, int64_t *v);
 /* Changes only when another connection commits (the worker: a new job, a cancel). */
 int store_others_version(struct store *s, int64_t *v);
 
+/*
+ * A job's files, kept in the store when several hosts share it (store_
+ * shared): its uploads, for the host that runs it, and its artifacts, for
+ * every host that serves them.  store_file_put copies what fd reads, in
+ * parts, replacing a file of that name (0, -1); store_file_get writes one
+ * to fd (0, 1 if there is none, -1); store_file_names lists them.  On a
+ * store one host has alone, files stay in its spool: put does nothing,
+ * get finds none.
+ */
+int store_file_put(struct store *s, const char *id, const char *name, int fd);
+int store_file_get(struct store *s, const char *id, const char *name, int fd);
+int store_file_names(struct store *s, const char *id, void (*cb)(void *, const char *),
+    void *ctx);
+
 /* Records an artifact; content type of one (1 if none); caller frees *ctype. */
 int store_artifact_add(struct store *s, const char *id, const char *name,
     const char *ctype);
 int store_artifact_get(struct store *s, const char *id, const char *name,
     char **ctype);
+/* Calls cb with the name of each artifact of a job. */
+int store_artifact_names(struct store *s, const char *id, void (*cb)(void *, const char *),
+    void *ctx);
 
 #endif

@@ -28,7 +28,10 @@ enum store_sql {
 	SQL_ARTIFACT_GET, SQL_CANCEL, SQL_GC_LIST, SQL_GC_EVENTS, SQL_GC_ARTIFACTS,
 	SQL_GC_JOB, SQL_UNSTARTABLE, SQL_CLIENT_JOBS, SQL_ENDED_SINCE, SQL_PENDING,
 	SQL_WORKER_BEAT, SQL_WORKER_GET, SQL_WORKER_END, SQL_ANY_QUEUED,
-	SQL_HOSTS_LOST, SQL_HOST_JOBS, SQL_REQUEUE, SQL_HOST_FORGET, SQL_COUNT
+	SQL_HOSTS_LOST, SQL_HOST_JOBS, SQL_REQUEUE, SQL_HOST_FORGET,
+	SQL_FILE_DELETE, SQL_FILE_PART_ADD, SQL_FILE_PART, SQL_FILE_NAMES, SQL_GC_FILES,
+	SQL_ARTIFACT_NAMES,
+	SQL_COUNT
 };
 
 /* The columns of a job, in the order store.c reads them (both backends). */
@@ -37,9 +40,9 @@ enum store_sql {
 	" result, error, out_offset, out_skip, out_result, log_count, log_dropped," \
 	" steps_refused, keeper_pid, keeper_start, host, attempts"
 
-/* A statement's parameter: text (NULL pointer: SQL NULL), integer, real or NULL. */
+/* A statement's parameter: text (NULL pointer: SQL NULL), integer, real, bytes (text, i long) or NULL. */
 struct store_arg {
-	enum { ARG_NULL, ARG_TEXT, ARG_INT, ARG_REAL } type;
+	enum { ARG_NULL, ARG_TEXT, ARG_INT, ARG_REAL, ARG_BLOB } type;
 	const char *text;
 	int64_t i;
 	double d;
@@ -49,9 +52,14 @@ struct store_arg {
 #define STORE_INT(v) ((struct store_arg){ ARG_INT, NULL, (v), 0 })
 #define STORE_REAL(v) ((struct store_arg){ ARG_REAL, NULL, 0, (v) })
 #define STORE_NULL ((struct store_arg){ ARG_NULL, NULL, 0, 0 })
+#define STORE_BLOB(p, n) ((struct store_arg){ ARG_BLOB, (const char *)(p), (int64_t)(n), 0 })
 
-/* What a transaction does: reads only, or writes (one writer at a time). */
-enum store_txn { STORE_READ, STORE_WRITE };
+/*
+ * What a transaction does: reads only; writes (one writer at a time); or
+ * writes rows that no reader follows by seq (a job's files), which need
+ * not hold the other writers up.
+ */
+enum store_txn { STORE_READ, STORE_WRITE, STORE_BULK };
 
 struct store_rows;
 
@@ -83,6 +91,8 @@ struct store_backend {
 	const char *(*text)(struct store_rows *r, int col);	/* NULL for NULL */
 	double (*real)(struct store_rows *r, int col);
 	int64_t (*integer)(struct store_rows *r, int col);
+	/* Bytes of a column, valid until the next row; *n their length. */
+	const void *(*blob)(struct store_rows *r, int col, size_t *n);
 	/* Rows the statement inserted, changed or deleted (once stepped to its end). */
 	int64_t (*changes)(struct store_rows *r);
 	void (*finish)(struct store_rows *r);

@@ -100,6 +100,12 @@ static const char *pg_schema =
     " name TEXT NOT NULL,"
     " content_type TEXT NOT NULL,"
     " PRIMARY KEY (job_id, name));"
+    "CREATE TABLE longjob.files ("
+    " job_id TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " part INTEGER NOT NULL,"
+    " data BYTEA NOT NULL,"
+    " PRIMARY KEY (job_id, name, part));"
     "CREATE TABLE longjob.schema_version (version INTEGER NOT NULL);"
     "INSERT INTO longjob.schema_version VALUES (1);";
 
@@ -162,6 +168,12 @@ static const char *pg_sql[SQL_COUNT] = {
 	    " started = 0, progress = 0, step = NULL, attempts = attempts + 1,"
 	    " not_before = $2 WHERE id = $1 AND state = 'running'",
 	[SQL_HOST_FORGET] = "DELETE FROM workers WHERE host = $1 AND beat < $2",
+	[SQL_FILE_DELETE] = "DELETE FROM files WHERE job_id = $1 AND name = $2",
+	[SQL_FILE_PART_ADD] = "INSERT INTO files (job_id, name, part, data) VALUES ($1, $2, $3, $4)",
+	[SQL_FILE_PART] = "SELECT data FROM files WHERE job_id = $1 AND name = $2 AND part = $3",
+	[SQL_FILE_NAMES] = "SELECT DISTINCT name FROM files WHERE job_id = $1",
+	[SQL_GC_FILES] = "DELETE FROM files WHERE job_id = $1",
+	[SQL_ARTIFACT_NAMES] = "SELECT name FROM artifacts WHERE job_id = $1",
 	[SQL_WORKER_END] = "DELETE FROM workers WHERE host = $1 AND pid = $2",
 	[SQL_LOST] = "UPDATE jobs SET state = 'failed', error = $2, finished = $3"
 	    " WHERE id = $1 AND state = 'running'",
@@ -193,6 +205,7 @@ struct store_rows {
 	PGresult *res;
 	int row, nrows;
 	int64_t changes;
+	unsigned char *bytes;	/* the last blob read, unescaped */
 };
 
 struct pg {
@@ -203,6 +216,7 @@ struct pg {
 	int full, busy, down;
 	int txn;		/* inside BEGIN .. COMMIT */
 	int changed;		/* this transaction changed rows: NOTIFY at commit */
+	int bulk;		/* ... unless it wrote only files (STORE_BULK) */
 	int64_t commits;
 	/* Wake-ups: the LISTEN connection and what it heard. */
 	PGconn *listen;
@@ -391,13 +405,15 @@ pg_begin(void *db, enum store_txn kind)
 
 	if (pg_ready(p) != 0)
 		return -1;
-	if (kind == STORE_READ)
-		return pg_exec(p, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY") == 0 ?
-		    (p->txn = 1, p->changed = 0, 0) : -1;
-	if (pg_exec(p, "BEGIN") != 0)
+	/* A snapshot that agrees with itself: the job and its largest seq. */
+	if (pg_exec(p, kind == STORE_READ ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" :
+	    "BEGIN") != 0)
 		return -1;
 	p->txn = 1;
 	p->changed = 0;
+	p->bulk = kind == STORE_BULK;
+	if (kind != STORE_WRITE)
+		return 0;
 	/* One writer at a time: seqs become visible in the order they are taken. */
 	if (pg_exec(p, "SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")") != 0) {
 		pg_exec(p, "ROLLBACK");
@@ -424,7 +440,7 @@ pg_commit(void *db)
 	PGresult *r;
 	int rc = 0;
 
-	if (p->changed && pg_exec(p, "NOTIFY longjob") != 0) {
+	if (p->changed && !p->bulk && pg_exec(p, "NOTIFY longjob") != 0) {
 		pg_rollback(p);
 		return -1;
 	}
@@ -471,6 +487,7 @@ pg_query(void *db, enum store_sql id, const struct store_arg *args, int nargs)
 	struct pg *p = db;
 	char buf[PG_MAX_ARGS][32], name[16];
 	const char *values[PG_MAX_ARGS];
+	int lengths[PG_MAX_ARGS], formats[PG_MAX_ARGS];
 	struct store_rows *rows;
 	PGresult *r;
 	ExecStatusType st;
@@ -480,7 +497,12 @@ pg_query(void *db, enum store_sql id, const struct store_arg *args, int nargs)
 		return NULL;
 	for (i = 0; i < nargs; i++) {
 		values[i] = buf[i];
-		if (args[i].type == ARG_TEXT)
+		lengths[i] = formats[i] = 0;
+		if (args[i].type == ARG_BLOB) {
+			values[i] = args[i].text;
+			lengths[i] = (int)args[i].i;
+			formats[i] = 1;
+		} else if (args[i].type == ARG_TEXT)
 			values[i] = args[i].text;
 		else if (args[i].type == ARG_INT)
 			snprintf(buf[i], sizeof buf[i], "%lld", (long long)args[i].i);
@@ -490,7 +512,7 @@ pg_query(void *db, enum store_sql id, const struct store_arg *args, int nargs)
 			values[i] = NULL;
 	}
 	snprintf(name, sizeof name, "s%d", (int)id);
-	r = PQexecPrepared(p->conn, name, nargs, values, NULL, NULL, 0);
+	r = PQexecPrepared(p->conn, name, nargs, values, lengths, formats, 0);
 	st = PQresultStatus(r);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 		pg_fail(p, r, pg_sql[id]);
@@ -534,6 +556,16 @@ pg_integer(struct store_rows *r, int col)
 	return strtoll(PQgetvalue(r->res, r->row, col), NULL, 10);
 }
 
+static const void *
+pg_blob(struct store_rows *r, int col, size_t *n)
+{
+	PQfreemem(r->bytes);
+	r->bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(r->res, r->row, col), n);
+	if (r->bytes == NULL)
+		*n = 0;
+	return r->bytes;
+}
+
 static int64_t
 pg_changes(struct store_rows *r)
 {
@@ -543,6 +575,7 @@ pg_changes(struct store_rows *r)
 static void
 pg_finish(struct store_rows *r)
 {
+	PQfreemem(r->bytes);
 	PQclear(r->res);
 	free(r);
 }
@@ -661,6 +694,7 @@ const struct store_backend store_pg = {
 	.text = pg_text,
 	.real = pg_real,
 	.integer = pg_integer,
+	.blob = pg_blob,
 	.changes = pg_changes,
 	.finish = pg_finish,
 	.version = pg_version,

@@ -171,6 +171,13 @@ static const char *sq_sql[SQL_COUNT] = {
 	[SQL_HOST_JOBS] = "SELECT id, type, attempts FROM jobs WHERE 0",
 	[SQL_REQUEUE] = "SELECT 0 WHERE 0",
 	[SQL_HOST_FORGET] = "SELECT 0 WHERE 0",
+	/* Files stay in the spool, which is one host's too. */
+	[SQL_FILE_DELETE] = "SELECT 0 WHERE 0",
+	[SQL_FILE_PART_ADD] = "SELECT 0 WHERE 0",
+	[SQL_FILE_PART] = "SELECT x'' WHERE 0",
+	[SQL_FILE_NAMES] = "SELECT '' WHERE 0",
+	[SQL_GC_FILES] = "SELECT 0 WHERE 0",
+	[SQL_ARTIFACT_NAMES] = "SELECT name FROM artifacts WHERE job_id = ?1",
 	[SQL_WORKER_END] = "DELETE FROM workers WHERE host = ?1 AND pid = ?2",
 	[SQL_LOST] = "UPDATE jobs SET state = 'failed', error = ?2, finished = ?3"
 	    " WHERE id = ?1 AND state = 'running'",
@@ -423,7 +430,7 @@ sq_close(void *db)
 static int
 sq_begin(void *db, enum store_txn kind)
 {
-	return sq_exec(db, kind == STORE_WRITE ? "BEGIN IMMEDIATE" : "BEGIN");
+	return sq_exec(db, kind == STORE_READ ? "BEGIN" : "BEGIN IMMEDIATE");
 }
 
 static int
@@ -468,6 +475,9 @@ sq_bind(sqlite3_stmt *st, int i, const struct store_arg *a)
 		break;
 	case ARG_REAL:
 		sqlite3_bind_double(st, i, a->d);
+		break;
+	case ARG_BLOB:
+		sqlite3_bind_blob64(st, i, a->text, (sqlite3_uint64)a->i, SQLITE_STATIC);
 		break;
 	case ARG_NULL:
 		sqlite3_bind_null(st, i);
@@ -527,6 +537,15 @@ static int64_t
 sq_integer(struct store_rows *r, int col)
 {
 	return sqlite3_column_int64(r->st, col);
+}
+
+static const void *
+sq_blob(struct store_rows *r, int col, size_t *n)
+{
+	const void *p = sqlite3_column_blob(r->st, col);
+
+	*n = (size_t)sqlite3_column_bytes(r->st, col);
+	return p;
 }
 
 static int64_t
@@ -634,6 +653,7 @@ const struct store_backend store_sqlite = {
 	.text = sq_text,
 	.real = sq_real,
 	.integer = sq_integer,
+	.blob = sq_blob,
 	.changes = sq_changes,
 	.finish = sq_finish,
 	.version = sq_version,
