@@ -375,7 +375,8 @@ await_not_yet(struct await *a, struct http_req *r, const char *id, const char *n
 
 	job_init(&j);
 	if (store_job_snapshot(a->st, id, &j) != 0) {
-		http_error(r, 500, "the job store cannot be read");
+		http_error(r, store_down(a->st) ? 503 : 500, store_down(a->st) ?
+		    "the job store cannot be reached; try again in a moment" : "the job store cannot be read");
 		job_clear(&j);
 		return 1;
 	}
@@ -456,8 +457,9 @@ await_request(void *ctx, struct http_req *r)
 		if (rc == 0)
 			status = await_answer(a, r, &j, name);
 		else
-			http_error(r, rc == 1 ? 404 : 500, rc == 1 ? "no such job" :
-			    "the job store cannot be read");
+			http_error(r, rc == 1 ? 404 : store_down(a->st) ? 503 : 500,
+			    rc == 1 ? "no such job" : store_down(a->st) ?
+			    "the job store cannot be reached; try again in a moment" : "the job store cannot be read");
 		job_clear(&j);
 		return status;
 	}

@@ -327,8 +327,9 @@ feed_request(void *ctx, struct http_req *r)
 	job_init(&j);
 	rc = store_job_snapshot(f->st, id, &j);
 	if (rc != 0) {
-		http_error(r, rc == 1 ? 404 : 500, rc == 1 ? "no such job" :
-		    "the job store cannot be read");
+		http_error(r, rc == 1 ? 404 : store_down(f->st) ? 503 : 500,
+		    rc == 1 ? "no such job" : store_down(f->st) ?
+		    "the job store cannot be reached; try again in a moment" : "the job store cannot be read");
 		job_clear(&j);
 		return 1;
 	}

@@ -408,6 +408,10 @@ intake_enqueue_status(const struct store *st, int rc, char **cause)
 		*cause = xstrdup("the server's disk is full: the job was not accepted; try again later");
 		return 507;
 	}
+	if (store_down(st)) {
+		*cause = xstrdup("the job store cannot be reached; try again in a moment");
+		return 503;
+	}
 	*cause = xstrdup("the job could not be recorded");
 	return 500;
 }
@@ -546,8 +550,9 @@ intake_cancel_request(struct intake *in, struct http_req *r)
 	id[JOBID_LEN] = '\0';
 	rc = intake_cancel(in->cfg, in->st, id);
 	if (rc != 0) {
-		http_error(r, rc == 1 ? 409 : rc == 2 ? 404 : 500, rc == 1 ?
-		    "the job has already ended" : rc == 2 ? "no such job" :
+		http_error(r, rc == 1 ? 409 : rc == 2 ? 404 : store_down(in->st) ? 503 : 500,
+		    rc == 1 ? "the job has already ended" : rc == 2 ? "no such job" :
+		    store_down(in->st) ? "the job store cannot be reached; try again in a moment" :
 		    "the job store cannot be written");
 		return 1;
 	}

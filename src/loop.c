@@ -516,14 +516,18 @@ loop_run(int listen_fd, const struct loop_ops *ops, void *ctx, int tick_ms)
 	return 0;
 }
 
-/* Answers any request with a 500 that points at the error log. */
+/*
+ * Answers any request with a 503 (and Retry-After) that points at the error
+ * log: the cause may pass (a database server that is restarting) or not (a
+ * config to fix).
+ */
 static int
 loop_broken_request(void *ctx, struct http_req *r)
 {
 	(void)ctx;
 	http_drain(r);
-	http_error(r, 500, "longjob is not configured correctly on this server; "
-	    "the web server's error log says why");
+	http_error(r, 503, "longjob cannot serve requests now: its configuration or its "
+	    "database has a problem (the web server's error log says which)");
 	return 1;
 }
 

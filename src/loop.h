@@ -72,7 +72,7 @@ int loop_listen_fd(int argc, char **argv);
 void loop_wake_on(int (*wake)(void *), void *ctx, int min_ms);
 /* Serves until stopped (FastCGI) or the one request is done (CGI); exit status. */
 int loop_run(int listen_fd, const struct loop_ops *ops, void *ctx, int tick_ms);
-/* Serves every request with 500: for a program that could not start (bad config). */
+/* Serves every request with 503: for a program that could not start (bad config, no database). */
 int loop_run_broken(int listen_fd, const char *cause);
 /* Marks a kept request finished; the loop ends and frees it after the current callback. */
 void loop_finish(struct http_req *r);

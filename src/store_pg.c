@@ -41,6 +41,7 @@
 #define PG_WRITE_LOCK "1818914658"
 #define PG_SCHEMA_LOCK "1819961187"
 #define PG_RETRY_S 1.0
+#define PG_DOWN_LOG_S 10.0
 #define PG_MAX_ARGS 24
 
 static const char *pg_schema =
@@ -213,6 +214,7 @@ struct pg {
 	PGconn *conn;
 	int prepared[SQL_COUNT];
 	double retry_at;	/* no reconnection before (monotonic s) */
+	double down_logged;	/* when "unreachable" was last logged */
 	int full, busy, down;
 	int txn;		/* inside BEGIN .. COMMIT */
 	int changed;		/* this transaction changed rows: NOTIFY at commit */
@@ -276,6 +278,24 @@ pg_connect(const char *where, char **cause)
 	return c;
 }
 
+/*
+ * Whether to log a failure: always while the server answers; while it is
+ * unreachable, once every PG_DOWN_LOG_S (every request, tick and retry
+ * fails then, and the log must not fill with the same line).
+ */
+static int
+pg_say_down(struct pg *p)
+{
+	double now = pg_clock();
+
+	if (!p->down)
+		return 1;
+	if (now < p->down_logged + PG_DOWN_LOG_S)
+		return 0;
+	p->down_logged = now;
+	return 1;
+}
+
 /* Notes why a statement failed, and logs it. */
 static int
 pg_fail(struct pg *p, const PGresult *res, const char *what)
@@ -288,7 +308,8 @@ pg_fail(struct pg *p, const PGresult *res, const char *what)
 	p->down = PQstatus(p->conn) != CONNECTION_OK;
 	if (p->down)
 		p->txn = 0;
-	log_error("PostgreSQL: %.60s: %s", what, pg_error(p->conn));
+	if (pg_say_down(p))
+		log_error("PostgreSQL: %.60s: %s", what, pg_error(p->conn));
 	return -1;
 }
 
@@ -388,26 +409,40 @@ pg_ready(struct pg *p)
 	p->retry_at = now + PG_RETRY_S;
 	PQreset(p->conn);
 	if (PQstatus(p->conn) != CONNECTION_OK) {
-		log_error("PostgreSQL: reconnecting: %s", pg_error(p->conn));
+		if (pg_say_down(p))
+			log_error("PostgreSQL: reconnecting: %s", pg_error(p->conn));
 		return -1;
 	}
 	log_info("PostgreSQL: connected again");
+	p->down_logged = 0;
 	PQsetNoticeProcessor(p->conn, pg_quiet, NULL);
 	memset(p->prepared, 0, sizeof p->prepared);
 	p->down = 0;
 	return pg_exec(p, "SET search_path TO longjob");
 }
 
+/*
+ * A connection the server closed (a restart) shows as such only when it is
+ * used: then, outside a transaction, one reconnection, so that the first
+ * request after the server came back does not fail.  1 if reconnected.
+ */
+static int
+pg_lost(struct pg *p)
+{
+	return !p->txn && PQstatus(p->conn) != CONNECTION_OK && pg_ready(p) == 0;
+}
+
 static int
 pg_begin(void *db, enum store_txn kind)
 {
 	struct pg *p = db;
+	/* A snapshot that agrees with itself: the job and its largest seq. */
+	const char *begin = kind == STORE_READ ?
+	    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" : "BEGIN";
 
 	if (pg_ready(p) != 0)
 		return -1;
-	/* A snapshot that agrees with itself: the job and its largest seq. */
-	if (pg_exec(p, kind == STORE_READ ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" :
-	    "BEGIN") != 0)
+	if (pg_exec(p, begin) != 0 && (!pg_lost(p) || pg_exec(p, begin) != 0))
 		return -1;
 	p->txn = 1;
 	p->changed = 0;
@@ -481,11 +516,36 @@ pg_prepare(struct pg *p, enum store_sql id, int nargs)
 	return rc;
 }
 
+/*
+ * Runs prepared statement id (preparing it first on this connection);
+ * its result, or NULL (logged).
+ */
+static PGresult *
+pg_run(struct pg *p, enum store_sql id, int nargs, const char *const *values,
+    const int *lengths, const int *formats)
+{
+	char name[16];
+	PGresult *r;
+	ExecStatusType st;
+
+	if (pg_prepare(p, id, nargs) != 0)
+		return NULL;
+	snprintf(name, sizeof name, "s%d", (int)id);
+	r = PQexecPrepared(p->conn, name, nargs, values, lengths, formats, 0);
+	st = PQresultStatus(r);
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		pg_fail(p, r, pg_sql[id]);
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
 static struct store_rows *
 pg_query(void *db, enum store_sql id, const struct store_arg *args, int nargs)
 {
 	struct pg *p = db;
-	char buf[PG_MAX_ARGS][32], name[16];
+	char buf[PG_MAX_ARGS][32];
 	const char *values[PG_MAX_ARGS];
 	int lengths[PG_MAX_ARGS], formats[PG_MAX_ARGS];
 	struct store_rows *rows;
@@ -493,7 +553,7 @@ pg_query(void *db, enum store_sql id, const struct store_arg *args, int nargs)
 	ExecStatusType st;
 	int i;
 
-	if (nargs > PG_MAX_ARGS || (!p->txn && pg_ready(p) != 0) || pg_prepare(p, id, nargs) != 0)
+	if (nargs > PG_MAX_ARGS || (!p->txn && pg_ready(p) != 0))
 		return NULL;
 	for (i = 0; i < nargs; i++) {
 		values[i] = buf[i];
@@ -511,14 +571,12 @@ pg_query(void *db, enum store_sql id, const struct store_arg *args, int nargs)
 		else
 			values[i] = NULL;
 	}
-	snprintf(name, sizeof name, "s%d", (int)id);
-	r = PQexecPrepared(p->conn, name, nargs, values, lengths, formats, 0);
-	st = PQresultStatus(r);
-	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-		pg_fail(p, r, pg_sql[id]);
-		PQclear(r);
+	r = pg_run(p, id, nargs, values, lengths, formats);
+	if (r == NULL && pg_lost(p))
+		r = pg_run(p, id, nargs, values, lengths, formats);
+	if (r == NULL)
 		return NULL;
-	}
+	st = PQresultStatus(r);
 	rows = xcalloc(1, sizeof *rows);
 	rows->db = p;
 	rows->res = r;

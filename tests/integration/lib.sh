@@ -105,8 +105,8 @@ lj_die() {
 }
 
 # The pids of the processes this test caused: handlers (cwd in our tree),
-# workers (our config on their command line), backends (cgi-bin programs
-# with our config in their environment).
+# workers and servers (our directory on their command line), backends
+# (cgi-bin programs with our config in their environment).
 lj_our_pids() {
 	local p cwd cmd
 	for p in /proc/[0-9]*; do
@@ -116,7 +116,9 @@ lj_our_pids() {
 		cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline")
 		case "$cwd" in "$LJ_TMP"/*) echo "${p#/proc/}"; continue ;; esac
 		case "$cmd" in
-		*"$LJ_CONFIG"*) echo "${p#/proc/}" ;;
+		# The config, or anything else of the test's directory (a second
+		# host's server and worker, Apache's children).
+		*"$LJ_CONFIG"* | *"$LJ_TMP/"*) echo "${p#/proc/}" ;;
 		*/cgi-bin/*) tr '\0' '\n' 2>/dev/null <"$p/environ" |
 			grep -qxF -- "LONGJOB_CONFIG=$LJ_CONFIG" && echo "${p#/proc/}" ;;
 		esac
