@@ -3,7 +3,8 @@
 # server runs as the postgres user (it refuses root) from a temporary
 # directory, listens on a Unix socket there only (no TCP port to collide
 # with), trusts local connections, and is stopped by lj_pg_stop.  fsync is
-# off: a test's data need not survive a power cut, and its speed matters.
+# off: a test's data need not survive a power cut, and its speed matters
+# (LJ_PG_OPTS: other server settings, "-c name=value ...").
 #
 #   lj_pg_start      starts it; sets LJ_PG_DIR and LJ_PG_HOST (the socket
 #                    directory), LJ_PG_PORT; 77 (skip) without PostgreSQL
@@ -11,6 +12,9 @@
 #   lj_pg_psql N SQL runs SQL in database N (as the superuser)
 #   lj_pg_restart    stops the server (fast) and starts it again
 #   lj_pg_stop       stops it and removes its directory
+
+# The tests' settings; LJ_PG_OPTS replaces them (bench/run keeps fsync).
+LJ_PG_FAST="-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
 
 lj_pg_bin() {
 	ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1
@@ -54,8 +58,7 @@ lj_pg_start() {
 # Starts the server of LJ_PG_DIR; 0 once it takes connections.
 lj_pg_up() {
 	if ! lj_pg_as "$LJ_PG_BIN/pg_ctl" -D "$LJ_PG_DIR/data" -l "$LJ_PG_DIR/server.log" -w -t 60 \
-		-o "-k $LJ_PG_DIR -p $LJ_PG_PORT -c listen_addresses= -c fsync=off \
--c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+		-o "-k $LJ_PG_DIR -p $LJ_PG_PORT -c listen_addresses= ${LJ_PG_OPTS:-$LJ_PG_FAST}" \
 		start >"$LJ_PG_DIR/pg_ctl.log" 2>&1; then
 		echo "# PostgreSQL did not start:"; tail -20 "$LJ_PG_DIR/server.log" | sed 's/^/# /'
 		return 1
