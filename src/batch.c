@@ -15,7 +15,6 @@ struct batch_item {
 	char id[JOBID_LEN + 1];
 	struct job_change c;	/* its strings owned */
 	char *name, *ctype;	/* an artifact instead of a change */
-	int ended;		/* set while committing: the job had ended */
 };
 
 void
@@ -137,36 +136,15 @@ batch_item_free(struct batch_item *it)
 	free(it->ctype);
 }
 
-/* 1 if an earlier item of this batch found job id ended. */
-static int
-batch_job_ended(const struct batch *b, size_t upto, const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < upto; i++) {
-		if (b->items[i].ended && strcmp(b->items[i].id, id) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /* Writes item i inside the transaction: 0, or -1. */
 static int
-batch_write(struct batch *b, struct store *st, size_t i, int *any_ended)
+batch_write(struct batch *b, struct store *st, size_t i)
 {
 	struct batch_item *it = &b->items[i];
-	int rc;
 
-	if (*any_ended && batch_job_ended(b, i, it->id))
-		return 0;
 	if (it->name != NULL)
 		return store_artifact_add(st, it->id, it->name, it->ctype);
-	if ((rc = store_batch_change(st, it->id, &it->c)) == 1) {
-		it->ended = 1;
-		*any_ended = 1;
-		return 0;
-	}
-	return rc;
+	return store_batch_change(st, it->id, &it->c);
 }
 
 /* Empties the batch. */
@@ -187,7 +165,7 @@ batch_commit(struct batch *b, struct store *st,
     void (*ended)(void *, const char *), void *ctx)
 {
 	size_t i;
-	int rc = 0, any_ended = 0;
+	int rc = 0;
 
 	if (b->n == 0) {
 		b->touched = 0;
@@ -196,22 +174,14 @@ batch_commit(struct batch *b, struct store *st,
 	if (store_batch_begin(st) != 0)
 		return -1;
 	for (i = 0; i < b->n && rc == 0; i++)
-		rc = batch_write(b, st, i, &any_ended);
+		rc = batch_write(b, st, i);
 	if (rc != 0) {
 		store_batch_abort(st);
-		for (i = 0; i < b->n; i++)
-			b->items[i].ended = 0;
 		return -1;
 	}
-	if (store_batch_commit(st) != 0) {
-		for (i = 0; i < b->n; i++)
-			b->items[i].ended = 0;
+	/* The items stay as they are until here: the store may write them only now. */
+	if (store_batch_commit(st, ended, ctx) != 0)
 		return -1;
-	}
-	for (i = 0; any_ended && i < b->n; i++) {
-		if (b->items[i].ended && ended != NULL)
-			ended(ctx, b->items[i].id);
-	}
 	batch_clear(b);
 	b->last_ms = loop_now_ms();
 	return 0;

@@ -10,9 +10,12 @@
  * A change after a quiet spell is committed at once: the interval bounds
  * the commits a second, it is not a delay every change must wait out
  * (waiting BATCH_MS from the first change made every update of a host
- * reporting once a second BATCH_MS late: bench/README.md).  A change
- * for a job that has ended meanwhile (a cancel) is skipped with the rest of
- * that job's items, and reported, so that its handler is stopped.  A batch
+ * reporting once a second BATCH_MS late: bench/README.md).  The store may
+ * write the items only at the commit (PostgreSQL: every job's changes
+ * merged in one statement, the events in another), so they stay as they are
+ * until then.  A change for a job that has ended meanwhile (a cancel)
+ * writes nothing, and the job is reported, so that its handler is stopped
+ * (its files' names are kept: only a succeeded job's are served).  A batch
  * that could not be committed is kept whole and tried again; while it
  * waits, the worker reads no more output (BATCH_FULL), so the keepers hold
  * the handlers back instead of the worker's memory growing.

@@ -24,6 +24,12 @@ struct store {
 	const struct store_backend *be;
 	void *db;
 	char host[256];		/* the host this process runs on (store_set_host) */
+	/* The batch being written: its changes (apply_batch) and the jobs found ended. */
+	const char **pend_id;
+	const struct job_change **pend_c;
+	size_t npend, cappend;
+	char (*ended)[JOBID_LEN + 1];
+	size_t nended, capended;
 };
 
 /* A job's file goes into a shared store in parts of this many bytes. */
@@ -131,6 +137,9 @@ store_close(struct store *s)
 	if (s == NULL)
 		return;
 	s->be->close(s->db);
+	free(s->pend_id);
+	free(s->pend_c);
+	free(s->ended);
 	free(s);
 }
 
@@ -416,24 +425,186 @@ store_job_change(struct store *s, const char *id, const struct job_change *c,
 int
 store_batch_begin(struct store *s)
 {
+	s->npend = s->nended = 0;
 	return s->be->begin(s->db, STORE_WRITE);
+}
+
+/* 1 if the batch found job id ended. */
+static int
+store_batch_ended(const struct store *s, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < s->nended; i++)
+		if (strcmp(s->ended[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+/* Notes that the batch found job id ended (once). */
+static void
+store_note_ended(void *ctx, const char *id)
+{
+	struct store *s = ctx;
+
+	if (store_batch_ended(s, id))
+		return;
+	if (s->nended == s->capended) {
+		s->capended = s->capended ? 2 * s->capended : 16;
+		s->ended = xrealloc(s->ended, s->capended * sizeof *s->ended);
+	}
+	snprintf(s->ended[s->nended++], sizeof s->ended[0], "%s", id);
 }
 
 int
 store_batch_change(struct store *s, const char *id, const struct job_change *c)
 {
-	return store_apply(s, id, c, NULL);
+	int rc;
+
+	if (s->be->apply_batch != NULL) {
+		if (s->npend == s->cappend) {
+			s->cappend = s->cappend ? 2 * s->cappend : 256;
+			s->pend_id = xrealloc(s->pend_id, s->cappend * sizeof *s->pend_id);
+			s->pend_c = xrealloc(s->pend_c, s->cappend * sizeof *s->pend_c);
+		}
+		s->pend_id[s->npend] = id;
+		s->pend_c[s->npend++] = c;
+		return 0;
+	}
+	/* Change by change: what comes after a job's end is skipped. */
+	if (s->nended > 0 && store_batch_ended(s, id))
+		return 0;
+	if ((rc = store_apply(s, id, c, NULL)) == 1)
+		store_note_ended(s, id);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Merges change c into m: each field c sets replaces m's; the time stamps add up. */
+static void
+store_merge(struct job_change *m, const struct job_change *c)
+{
+	if (c->state != NULL)
+		m->state = c->state;
+	if (!isnan(c->progress))
+		m->progress = c->progress;
+	if (c->message != NULL)
+		m->message = c->message;
+	if (c->step != NULL)
+		m->step = c->step;
+	if (!isnan(c->eta_s))
+		m->eta_s = c->eta_s;
+	if (c->steps != NULL)
+		m->steps = c->steps;
+	if (c->result != NULL)
+		m->result = c->result;
+	if (c->error != NULL)
+		m->error = c->error;
+	m->started |= c->started;
+	m->finished |= c->finished;
+	m->heartbeat |= c->heartbeat;
+	if (c->out_offset >= 0)
+		m->out_offset = c->out_offset;
+	if (c->out_skip >= 0)
+		m->out_skip = c->out_skip;
+	if (c->out_result != NULL)
+		m->out_result = c->out_result;
+	if (c->log_count >= 0)
+		m->log_count = c->log_count;
+	if (c->log_dropped >= 0)
+		m->log_dropped = c->log_dropped;
+	if (c->steps_refused >= 0)
+		m->steps_refused = c->steps_refused;
+	if (c->keeper_pid >= 0)
+		m->keeper_pid = c->keeper_pid;
+	if (c->keeper_start >= 0)
+		m->keeper_start = c->keeper_start;
+	if (c->worker_pid >= 0)
+		m->worker_pid = c->worker_pid;
+}
+
+/* A job id's slot in an open-addressed table of size n (a power of two). */
+static size_t
+store_slot(const char *id, size_t n)
+{
+	size_t h = 0;
+	int i;
+
+	for (i = 0; i < 16 && id[i] != '\0'; i++)
+		h = h * 31 + (unsigned char)id[i];
+	return h & (n - 1);
+}
+
+/*
+ * Hands the pending changes to the backend: one merged change per job,
+ * in the order each job first appears, and every event in order.
+ */
+static int
+store_batch_apply(struct store *s)
+{
+	size_t tab = 16, i, k, njobs = 0, nev = 0;
+	struct store_batch_job *jobs;
+	struct store_batch_event *ev;
+	struct job_change *merged;
+	size_t *slot;
+	int rc;
+
+	while (tab < 2 * s->npend)
+		tab *= 2;
+	slot = xmalloc(tab * sizeof *slot);
+	for (i = 0; i < tab; i++)
+		slot[i] = (size_t)-1;
+	jobs = xcalloc(s->npend, sizeof *jobs);
+	merged = xcalloc(s->npend, sizeof *merged);
+	ev = xcalloc(s->npend, sizeof *ev);
+	for (i = 0; i < s->npend; i++) {
+		for (k = store_slot(s->pend_id[i], tab);
+		    slot[k] != (size_t)-1 && strcmp(jobs[slot[k]].id, s->pend_id[i]) != 0;
+		    k = (k + 1) & (tab - 1))
+			;
+		if (slot[k] == (size_t)-1) {
+			slot[k] = njobs;
+			job_change_init(&merged[njobs]);
+			jobs[njobs].id = s->pend_id[i];
+			jobs[njobs].c = &merged[njobs];
+			njobs++;
+		}
+		store_merge(jobs[slot[k]].c, s->pend_c[i]);
+		if (s->pend_c[i]->event_kind != NULL) {
+			ev[nev].id = s->pend_id[i];
+			ev[nev].kind = s->pend_c[i]->event_kind;
+			ev[nev].json = s->pend_c[i]->event_json;
+			nev++;
+		}
+	}
+	rc = s->be->apply_batch(s->db, jobs, njobs, ev, nev, store_now(), store_note_ended, s);
+	free(slot);
+	free(jobs);
+	free(merged);
+	free(ev);
+	return rc;
 }
 
 int
-store_batch_commit(struct store *s)
+store_batch_commit(struct store *s, void (*ended)(void *, const char *), void *ctx)
 {
-	return store_end(s, 0);
+	size_t i;
+	int rc = 0;
+
+	if (s->npend > 0)
+		rc = store_batch_apply(s);
+	s->npend = 0;
+	if (store_end(s, rc) < 0)
+		return -1;
+	for (i = 0; ended != NULL && i < s->nended; i++)
+		ended(ctx, s->ended[i]);
+	s->nended = 0;
+	return 0;
 }
 
 void
 store_batch_abort(struct store *s)
 {
+	s->npend = s->nended = 0;
 	if (s->be->in_txn(s->db))
 		s->be->rollback(s->db);
 }

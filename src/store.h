@@ -144,13 +144,17 @@ int store_reap_lost(struct store *s, const char *error);
 
 /*
  * Many changes in one transaction (the worker's batches): begin, then
- * store_batch_change for each (1: that job has ended, nothing written for
- * it) and store_artifact_add, then commit (-1 if it failed: then nothing
- * of the batch was written) or abort.
+ * store_batch_change for each and store_artifact_add, then commit (-1 if
+ * it failed: then nothing of the batch was written) or abort.  id and c
+ * must stay as they are until the commit or abort: a backend may write
+ * them all at once then (PostgreSQL: each job's changes merged, the last
+ * value of each field winning, and every event in order).  A change of a
+ * job that has already ended (a cancel, a reaper) writes nothing; the
+ * commit calls ended(ctx, id) once for each such job.
  */
 int store_batch_begin(struct store *s);
 int store_batch_change(struct store *s, const char *id, const struct job_change *c);
-int store_batch_commit(struct store *s);
+int store_batch_commit(struct store *s, void (*ended)(void *, const char *), void *ctx);
 void store_batch_abort(struct store *s);
 
 /* A worker as it records itself: one row per host. */

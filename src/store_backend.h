@@ -30,7 +30,7 @@ enum store_sql {
 	SQL_WORKER_BEAT, SQL_WORKER_GET, SQL_WORKER_END, SQL_ANY_QUEUED,
 	SQL_HOSTS_LOST, SQL_HOST_JOBS, SQL_REQUEUE, SQL_HOST_FORGET,
 	SQL_FILE_DELETE, SQL_FILE_PART_ADD, SQL_FILE_PART, SQL_FILE_NAMES, SQL_GC_FILES,
-	SQL_ARTIFACT_NAMES,
+	SQL_ARTIFACT_NAMES, SQL_BATCH_JOBS, SQL_BATCH_EVENTS,
 	SQL_COUNT
 };
 
@@ -62,6 +62,16 @@ struct store_arg {
 enum store_txn { STORE_READ, STORE_WRITE, STORE_BULK };
 
 struct store_rows;
+struct job_change;
+
+/* A batch as apply_batch takes it: each job's changes merged, and the events in order. */
+struct store_batch_job {
+	const char *id;
+	struct job_change *c;	/* the merged change (its event fields unused) */
+};
+struct store_batch_event {
+	const char *id, *kind, *json;
+};
 
 struct store_backend {
 	const char *name;
@@ -96,6 +106,16 @@ struct store_backend {
 	/* Rows the statement inserted, changed or deleted (once stepped to its end). */
 	int64_t (*changes)(struct store_rows *r);
 	void (*finish)(struct store_rows *r);
+	/*
+	 * Optional: writes a whole batch inside the caller's write transaction
+	 * in a few statements (each job's merged change, then every event in
+	 * order) instead of two per change; calls ended(ctx, id) for each job
+	 * that had already ended (nothing of it written).  0 or -1.  NULL: the
+	 * store writes change by change.
+	 */
+	int (*apply_batch)(void *db, const struct store_batch_job *jobs, size_t njobs,
+	    const struct store_batch_event *events, size_t nevents, double now,
+	    void (*ended)(void *, const char *), void *ctx);
 	/*
 	 * A number that changes whenever anyone commits (others: only when
 	 * another connection does).  The same value twice means nothing new.

@@ -27,11 +27,14 @@
 #include "config.h"
 
 #include <libpq-fe.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
+#include "job.h"
 #include "log.h"
 #include "store_backend.h"
 #include "xmem.h"
@@ -175,6 +178,40 @@ static const char *pg_sql[SQL_COUNT] = {
 	[SQL_FILE_NAMES] = "SELECT DISTINCT name FROM files WHERE job_id = $1",
 	[SQL_GC_FILES] = "DELETE FROM files WHERE job_id = $1",
 	[SQL_ARTIFACT_NAMES] = "SELECT name FROM artifacts WHERE job_id = $1",
+	/*
+	 * A batch in two statements (pg_apply_batch): every job's merged change
+	 * from arrays, the jobs that had not ended coming back; then the events
+	 * of those, in the batch's order (seqs are taken in that order).
+	 */
+	[SQL_BATCH_JOBS] = "UPDATE jobs j SET state = coalesce(u.state, j.state),"
+	    " progress = coalesce(u.progress, j.progress), message = coalesce(u.message, j.message),"
+	    " step = coalesce(u.step, j.step), eta_s = coalesce(u.eta_s, j.eta_s),"
+	    " steps = coalesce(u.steps, j.steps), result = coalesce(u.result, j.result),"
+	    " error = coalesce(u.error, j.error),"
+	    " started = CASE WHEN u.started THEN $22::float8 ELSE j.started END,"
+	    " finished = CASE WHEN u.finished THEN $22::float8 ELSE j.finished END,"
+	    " heartbeat = CASE WHEN u.heartbeat THEN $22::float8 ELSE j.heartbeat END,"
+	    " out_offset = coalesce(u.out_offset, j.out_offset),"
+	    " out_skip = coalesce(u.out_skip, j.out_skip),"
+	    " out_result = coalesce(u.out_result, j.out_result),"
+	    " log_count = coalesce(u.log_count, j.log_count),"
+	    " log_dropped = coalesce(u.log_dropped, j.log_dropped),"
+	    " steps_refused = coalesce(u.steps_refused, j.steps_refused),"
+	    " keeper_pid = coalesce(u.keeper_pid, j.keeper_pid),"
+	    " keeper_start = coalesce(u.keeper_start, j.keeper_start),"
+	    " worker_pid = coalesce(u.worker_pid, j.worker_pid)"
+	    " FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[], $5::text[],"
+	    " $6::float8[], $7::text[], $8::text[], $9::text[], $10::bool[], $11::bool[],"
+	    " $12::bool[], $13::int8[], $14::int4[], $15::text[], $16::int4[], $17::int4[],"
+	    " $18::int4[], $19::int8[], $20::int8[], $21::int8[])"
+	    " AS u(id, state, progress, message, step, eta_s, steps, result, error, started,"
+	    " finished, heartbeat, out_offset, out_skip, out_result, log_count, log_dropped,"
+	    " steps_refused, keeper_pid, keeper_start, worker_pid)"
+	    " WHERE j.id = u.id AND j.state IN ('queued', 'running') RETURNING j.id",
+	[SQL_BATCH_EVENTS] = "INSERT INTO events (job_id, kind, data, t)"
+	    " SELECT e.job_id, e.kind, e.data, $4::float8"
+	    " FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS e(job_id, kind, data, ord)"
+	    " WHERE e.job_id = ANY($5::text[]) ORDER BY e.ord",
 	[SQL_WORKER_END] = "DELETE FROM workers WHERE host = $1 AND pid = $2",
 	[SQL_LOST] = "UPDATE jobs SET state = 'failed', error = $2, finished = $3"
 	    " WHERE id = $1 AND state = 'running'",
@@ -638,6 +675,165 @@ pg_finish(struct store_rows *r)
 	free(r);
 }
 
+/* Array literals for the batch statements: {"a\"b",NULL,...}, {1.5,NULL}, {t,f}. */
+static void
+pg_arr_sep(struct buf *b)
+{
+	buf_adds(b, b->len == 0 ? "{" : ",");
+}
+
+static void
+pg_arr_text(struct buf *b, const char *v)
+{
+	pg_arr_sep(b);
+	if (v == NULL) {
+		buf_adds(b, "NULL");
+		return;
+	}
+	buf_adds(b, "\"");
+	for (; *v != '\0'; v++) {
+		if (*v == '"' || *v == '\\')
+			buf_adds(b, "\\");
+		buf_add(b, v, 1);
+	}
+	buf_adds(b, "\"");
+}
+
+static void
+pg_arr_real(struct buf *b, double v)
+{
+	pg_arr_sep(b);
+	if (isnan(v))
+		buf_adds(b, "NULL");
+	else
+		buf_addf(b, "%.17g", v);
+}
+
+/* An integer of the worker's record: -1 is NULL (unchanged). */
+static void
+pg_arr_own(struct buf *b, int64_t v)
+{
+	pg_arr_sep(b);
+	if (v < 0)
+		buf_adds(b, "NULL");
+	else
+		buf_addf(b, "%lld", (long long)v);
+}
+
+static void
+pg_arr_bool(struct buf *b, int v)
+{
+	pg_arr_sep(b);
+	buf_adds(b, v ? "t" : "f");
+}
+
+/* 1 if the text array literal a (as pg_arr_text makes it) has the id v. */
+static int
+pg_arr_has(const struct buf *a, const char *v)
+{
+	char quoted[JOBID_LEN + 3];
+
+	snprintf(quoted, sizeof quoted, "\"%s\"", v);
+	return a->data != NULL && strstr(a->data, quoted) != NULL;
+}
+
+/* Closes an array literal ({} when empty) and hands it out as a parameter. */
+static struct store_arg
+pg_arr_end(struct buf *b)
+{
+	buf_adds(b, b->len == 0 ? "{}" : "}");
+	return STORE_TEXT(b->data);
+}
+
+/* The batch's jobs, for SQL_BATCH_JOBS: one array per column. */
+static void
+pg_batch_jobs(const struct store_batch_job *jobs, size_t n, struct buf *a)
+{
+	const struct job_change *c;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		c = jobs[i].c;
+		pg_arr_text(&a[0], jobs[i].id);
+		pg_arr_text(&a[1], c->state);
+		pg_arr_real(&a[2], c->progress);
+		pg_arr_text(&a[3], c->message);
+		pg_arr_text(&a[4], c->step);
+		pg_arr_real(&a[5], c->eta_s);
+		pg_arr_text(&a[6], c->steps);
+		pg_arr_text(&a[7], c->result);
+		pg_arr_text(&a[8], c->error);
+		pg_arr_bool(&a[9], c->started);
+		pg_arr_bool(&a[10], c->finished);
+		pg_arr_bool(&a[11], c->heartbeat);
+		pg_arr_own(&a[12], c->out_offset);
+		pg_arr_own(&a[13], c->out_skip);
+		pg_arr_text(&a[14], c->out_result);
+		pg_arr_own(&a[15], c->log_count);
+		pg_arr_own(&a[16], c->log_dropped);
+		pg_arr_own(&a[17], c->steps_refused);
+		pg_arr_own(&a[18], c->keeper_pid);
+		pg_arr_own(&a[19], c->keeper_start);
+		pg_arr_own(&a[20], c->worker_pid);
+	}
+}
+
+static int
+pg_apply_batch(void *db, const struct store_batch_job *jobs, size_t njobs,
+    const struct store_batch_event *ev, size_t nev, double now,
+    void (*ended)(void *, const char *), void *ctx)
+{
+	struct store_arg args[22];
+	struct buf a[21], live;
+	struct store_rows *r;
+	size_t i, nlive = 0;
+	int rc = -1, k, step;
+
+	for (k = 0; k < 21; k++)
+		buf_init(&a[k], 0);
+	buf_init(&live, 0);
+	pg_batch_jobs(jobs, njobs, a);
+	for (k = 0; k < 21; k++)
+		args[k] = pg_arr_end(&a[k]);
+	args[21] = STORE_REAL(now);
+	if ((r = pg_query(db, SQL_BATCH_JOBS, args, 22)) == NULL)
+		goto out;
+	/* The jobs that had not ended; the others are told of. */
+	while ((step = pg_step(r)) == 1) {
+		pg_arr_text(&live, pg_text(r, 0));
+		nlive++;
+	}
+	pg_finish(r);
+	for (i = 0; nlive < njobs && i < njobs; i++) {
+		if (!pg_arr_has(&live, jobs[i].id))
+			ended(ctx, jobs[i].id);
+	}
+	for (k = 0; k < 3; k++)
+		buf_reset(&a[k]);
+	for (i = 0; i < nev; i++) {
+		pg_arr_text(&a[0], ev[i].id);
+		pg_arr_text(&a[1], ev[i].kind);
+		pg_arr_text(&a[2], ev[i].json);
+	}
+	args[0] = pg_arr_end(&a[0]);
+	args[1] = pg_arr_end(&a[1]);
+	args[2] = pg_arr_end(&a[2]);
+	args[3] = STORE_REAL(now);
+	args[4] = pg_arr_end(&live);
+	rc = 0;
+	if (nev > 0 && nlive > 0) {
+		if ((r = pg_query(db, SQL_BATCH_EVENTS, args, 5)) == NULL)
+			rc = -1;
+		else
+			pg_finish(r);
+	}
+out:
+	for (k = 0; k < 21; k++)
+		buf_free(&a[k]);
+	buf_free(&live);
+	return rc;
+}
+
 /* The LISTEN connection, (re)made when missing, at most once a second; 0 or -1. */
 static int
 pg_listen(struct pg *p)
@@ -753,6 +949,7 @@ const struct store_backend store_pg = {
 	.real = pg_real,
 	.integer = pg_integer,
 	.blob = pg_blob,
+	.apply_batch = pg_apply_batch,
 	.changes = pg_changes,
 	.finish = pg_finish,
 	.version = pg_version,

@@ -178,6 +178,9 @@ static const char *sq_sql[SQL_COUNT] = {
 	[SQL_FILE_NAMES] = "SELECT '' WHERE 0",
 	[SQL_GC_FILES] = "SELECT 0 WHERE 0",
 	[SQL_ARTIFACT_NAMES] = "SELECT name FROM artifacts WHERE job_id = ?1",
+	/* Change by change (apply_batch is NULL): a statement is cheap in process. */
+	[SQL_BATCH_JOBS] = "SELECT 0 WHERE 0",
+	[SQL_BATCH_EVENTS] = "SELECT 0 WHERE 0",
 	[SQL_WORKER_END] = "DELETE FROM workers WHERE host = ?1 AND pid = ?2",
 	[SQL_LOST] = "UPDATE jobs SET state = 'failed', error = ?2, finished = ?3"
 	    " WHERE id = ?1 AND state = 'running'",

@@ -203,6 +203,28 @@ test_ended_collect(void *ctx, const char *id, const char *state)
 		seen->ends++;
 }
 
+/* Appends each event's JSON to the buffer ctx (128 bytes). */
+static int
+test_lines(void *ctx, int64_t seq, const char *job, const char *kind, const char *json)
+{
+	char *out = ctx;
+
+	(void)seq; (void)job; (void)kind;
+	if (strlen(out) + strlen(json) < 128)
+		strcat(out, json);
+	return 0;
+}
+
+/* Counts the jobs a batch's commit says had ended. */
+static void
+test_ended_one(void *ctx, const char *id)
+{
+	struct seen *seen = ctx;
+
+	if (strcmp(id, "dddddddddddddddddddddddddddddddd") == 0)
+		seen->ends++;
+}
+
 /* Many changes in one transaction; an ended job's are skipped; the worker's own record. */
 static void
 test_batch(struct store *s)
@@ -212,7 +234,8 @@ test_batch(struct store *s)
 	struct store_worker w = { "hostT", 77, 100, 0, 3, 9, 101 }, got;
 	struct seen seen = { 0 };
 	char id[JOBID_LEN + 1];
-	struct job_change c;
+	struct job_change c, c2;
+	char order[128];
 	struct job j;
 	long keeper = 0;
 	int64_t start = 0, seq0, n = 0;
@@ -230,24 +253,34 @@ test_batch(struct store *s)
 	c.event_json = "{\"line\":\"one\"}";
 	c.keeper_pid = 999;
 	c.keeper_start = 31337;
+	c.progress = 10;
 	is_int(store_batch_change(s, f, &c), 0, "a change of f");
-	c.event_json = "{\"line\":\"two\"}";
-	c.keeper_pid = c.keeper_start = -1;
-	c.out_offset = 8;
-	c.out_skip = 1;
-	c.out_result = "{\"r\":1}";
-	c.log_count = 2;
-	is_int(store_batch_change(s, f, &c), 0, "another");
-	is_int(store_batch_change(s, "dddddddddddddddddddddddddddddddd", &c), 1,
-	    "a change of an ended job: 1, nothing written");
-	is_int(store_batch_commit(s), 0, "committed");
+	job_change_init(&c2);
+	c2.event_kind = "log";
+	c2.event_json = "{\"line\":\"two\"}";
+	c2.out_offset = 8;
+	c2.out_skip = 1;
+	c2.out_result = "{\"r\":1}";
+	c2.log_count = 2;
+	c2.progress = 20;
+	is_int(store_batch_change(s, f, &c2), 0, "another");
+	is_int(store_batch_change(s, "dddddddddddddddddddddddddddddddd", &c2), 0,
+	    "a change of an ended job is taken");
+	is_int(store_batch_change(s, "dddddddddddddddddddddddddddddddd", &c), 0, "and another");
+	is_int(store_batch_commit(s, test_ended_one, &seen), 0, "committed");
+	is_int(seen.ends, 1, "the ended job is told of, once");
+	seen.ends = 0;
 	store_job_events(s, f, seq0, count_row, &events);
 	is_int(events, 2, "both events, in one commit");
+	order[0] = '\0';
+	store_job_events(s, f, seq0, test_lines, order);
+	is_str(order, "{\"line\":\"one\"}{\"line\":\"two\"}", "in the order they were added");
 	job_init(&j);
 	store_job_get(s, f, &j);
 	ok(j.out_offset == 8 && j.out_skip == 1 && j.log_count == 2 && j.keeper_pid == 999 &&
 	    j.keeper_start == 31337 && j.out_result && strcmp(j.out_result, "{\"r\":1}") == 0,
-	    "the worker's record of the job is kept");
+	    "the worker's record of the job is kept: each field's last value");
+	ok(j.progress == 20, "the last progress wins");
 	ok(j.result == NULL, "a pending result is not the job's result");
 	job_clear(&j);
 	store_batch_begin(s);
@@ -367,7 +400,7 @@ test_order_writer(const char *database, const char *id, int delay_ms, int hold_m
 	if (store_batch_begin(w) != 0 || store_batch_change(w, id, &c) != 0)
 		_exit(2);
 	usleep(hold_ms * 1000);
-	_exit(store_batch_commit(w) == 0 ? 0 : 3);
+	_exit(store_batch_commit(w, NULL, NULL) == 0 ? 0 : 3);
 }
 
 /*
