@@ -257,6 +257,10 @@ static const struct conf_key conf_type_keys[] = {
 	  "when the host that ran it is lost (after 5 s, then 10, 20 ...). "
 	  "0 by default: a handler may not be safe to run twice, so the job "
 	  "fails as \"host lost\"." },
+	{ "max_running_all", CONF_INT, TYPE(max_running_all), NULL, 0, 0, 1000000, NULL,
+	  "With a PostgreSQL store shared by several hosts: jobs of this type "
+	  "that run at once over all of them (max_running is per host). 0: no "
+	  "such limit." },
 	{ "max_running", CONF_INT, TYPE(max_running), NULL, 0, 0, 1024, NULL,
 	  "Jobs of this type that run at once, within the top-level "
 	  "max_running; queued jobs of other types may start first. 0: no "

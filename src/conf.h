@@ -40,6 +40,7 @@ struct config_type {
 	int timeout_s;
 	int max_running;	/* jobs of this type that run at once; 0: only the global limit */
 	int retries;		/* runs again when its host is lost (PostgreSQL) */
+	int max_running_all;	/* of this type at once over every host; 0: no such limit */
 	long long max_body;	/* whole request body limit for this type */
 	int max_steps;		/* steps a job may have, declared ones included */
 	struct config_field *fields;

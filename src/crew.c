@@ -274,6 +274,16 @@ crew_may_run(void *ctx, const char *type)
 	return n < t->max_running;
 }
 
+/* How many jobs of a type may run over every host (types.<name>.max_running_all). */
+static int
+crew_limit_all(void *ctx, const char *type)
+{
+	struct crew *c = ctx;
+	const struct config_type *t = conf_type_find(c->cfg, type);
+
+	return t != NULL ? t->max_running_all : 0;
+}
+
 /* Claims and starts queued jobs while there is room. */
 static void
 crew_claim(struct crew *c)
@@ -283,7 +293,7 @@ crew_claim(struct crew *c)
 	int rc;
 
 	while (c->n < (size_t)c->cfg->max_running && c->batch.n < BATCH_FULL) {
-		if ((rc = store_job_claim(c->st, getpid(), crew_may_run, c, id)) != 1)
+		if ((rc = store_job_claim(c->st, getpid(), crew_may_run, crew_limit_all, c, id)) != 1)
 			break;
 		job_init(&j);
 		if (store_job_snapshot(c->st, id, &j) == 0) {
@@ -388,8 +398,11 @@ crew_tick(struct crew *c, long long now)
 			runner_disk_was_full(c->all[i]->r);
 		if ((t = runner_tick(c->all[i]->r, &c->batch, now)) < next)
 			next = t;
-		/* No pidfd (an old kernel, valgrind): a keeper's death is looked for every tick. */
-		if (runner_pidfd(c->all[i]->r) < 0)
+		/*
+		 * No pidfd (an old kernel, valgrind): a keeper's death is looked for
+		 * every tick; so is the end of a job waiting for the store.
+		 */
+		if (runner_pidfd(c->all[i]->r) < 0 || runner_finishing(c->all[i]->r))
 			c->all[i]->check = 1;
 	}
 	c->next_tick = now + (next > 0 ? next : 1);

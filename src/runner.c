@@ -74,6 +74,7 @@ struct run {
 	int timed_out, stopping;
 	char *files[RUNNER_FILES];	/* the names its `file` lines declared */
 	int nfiles;
+	int finishing;			/* its handler's output is all read; its end waits */
 	int ended;			/* its end is in the batch */
 	int done;			/* ... and committed, or it ended elsewhere */
 };
@@ -686,27 +687,43 @@ runner_share(struct run *r)
 	return sh.cause;
 }
 
-/* The handler has ended as e says: the rest of its output, then its end. */
+/*
+ * The handler has ended as e says: the rest of its output, then its end.
+ * A job whose files cannot go into a shared store because the database is
+ * away waits (runner_finishing: tried again every tick) rather than fail.
+ */
 static void
 runner_finish(struct run *r, struct batch *b, const struct keep_exit *e)
 {
 	char *error = NULL, *note;
 
-	while (runner_read(r, b, 1 << 20))
-		;
-	runner_lines(r, b, 1);
-	if (r->logs_dropped > 0) {
-		note = xasprintf("(%d more lines of output not shown)", r->logs_dropped);
-		r->logs = 0;
-		runner_log(r, b, note);
-		free(note);
+	if (!r->finishing) {
+		while (runner_read(r, b, 1 << 20))
+			;
+		runner_lines(r, b, 1);
+		if (r->logs_dropped > 0) {
+			note = xasprintf("(%d more lines of output not shown)", r->logs_dropped);
+			r->logs = 0;
+			runner_log(r, b, note);
+			free(note);
+		}
+		r->finishing = 1;
 	}
 	if (r->timed_out || e->signal != 0 || e->code != 0)
 		error = runner_error(r, e);
-	else if ((error = runner_share(r)) != NULL)
+	else if ((error = runner_share(r)) != NULL && store_down(r->st)) {
+		free(error);
+		return;
+	} else if (error != NULL)
 		log_error("job %s: %s", r->id, error);
 	runner_end(r, b, error ? "failed" : "succeeded", error);
 	free(error);
+}
+
+int
+runner_finishing(const struct run *r)
+{
+	return r->finishing && !r->ended;
 }
 
 /* 1 if the file system of the run directory has no space left. */

@@ -61,6 +61,8 @@ struct run *runner_adopt(const struct config *cfg, struct store *st, struct batc
     const struct job *j);
 const char *runner_id(const struct run *r);
 const char *runner_type(const struct run *r);
+/* 1 while its handler has ended but its end waits (a shared store that is away). */
+int runner_finishing(const struct run *r);
 /* The keeper's pidfd (readable once it has exited), or -1. */
 int runner_pidfd(const struct run *r);
 /*

@@ -681,13 +681,28 @@ store_reap_lost(struct store *s, const char *error)
 	return store_end(s, rc >= 0 ? n : -1);
 }
 
-int
-store_job_claim(struct store *s, pid_t pid, store_type_cb may_run, void *ctx,
-    char out[JOBID_LEN + 1])
+/* 1 if a job of type may start under its limit over every host (limit: NULL, none). */
+static int
+store_under_limit(struct store *s, store_limit_cb limit, void *ctx, const char *type)
 {
+	int max = limit != NULL ? limit(ctx, type) : 0;
+	int64_t n = 0;
+
+	if (max <= 0)
+		return 1;
+	if (store_int(s, QUERY(s, SQL_TYPE_RUNNING, STORE_TEXT(type)), &n) != 0)
+		return -1;
+	return n < max;
+}
+
+int
+store_job_claim(struct store *s, pid_t pid, store_type_cb may_run, store_limit_cb limit,
+    void *ctx, char out[JOBID_LEN + 1])
+{
+	char ids[64][JOBID_LEN + 1], types[64][65];
 	struct store_rows *r;
 	int64_t any = 0;
-	int rc = 0, step;
+	int rc = 0, step, n = 0, i, under;
 
 	/* A read first: the usual answer, nothing queued, takes no write lock. */
 	if (store_int(s, QUERY0(s, SQL_ANY_QUEUED), &any) != 0)
@@ -698,16 +713,26 @@ store_job_claim(struct store *s, pid_t pid, store_type_cb may_run, void *ctx,
 		return -1;
 	if ((r = QUERY(s, SQL_QUEUED, STORE_REAL(store_now()))) == NULL)
 		return store_end(s, -1);
-	/* The oldest queued job whose type has room (types.<name>.max_running). */
-	while (rc == 0 && (step = s->be->step(r)) == 1) {
+	/* The oldest queued jobs whose type has room here (types.<name>.max_running). */
+	while (n < 64 && (step = s->be->step(r)) == 1) {
 		if (may_run == NULL || may_run(ctx, s->be->text(r, 1))) {
-			snprintf(out, JOBID_LEN + 1, "%s", s->be->text(r, 0));
+			snprintf(ids[n], sizeof ids[0], "%s", s->be->text(r, 0));
+			snprintf(types[n], sizeof types[0], "%s", s->be->text(r, 1));
+			n++;
+		}
+	}
+	s->be->finish(r);
+	if (step < 0)
+		return store_end(s, -1);
+	/* ... and over every host (types.<name>.max_running_all). */
+	for (i = 0; i < n && rc == 0; i++) {
+		if ((under = store_under_limit(s, limit, ctx, types[i])) < 0)
+			rc = -1;
+		else if (under) {
+			snprintf(out, JOBID_LEN + 1, "%s", ids[i]);
 			rc = 1;
 		}
 	}
-	if (rc == 0 && step < 0)
-		rc = -1;
-	s->be->finish(r);
 	if (rc == 1 && store_run(s, QUERY(s, SQL_CLAIM, STORE_TEXT(out),
 	    STORE_REAL(store_now()), STORE_INT(pid), STORE_TEXT(s->host)), NULL) != 0)
 		rc = -1;

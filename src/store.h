@@ -103,13 +103,17 @@ int store_job_change(struct store *s, const char *id, const struct job_change *c
     int64_t *seq);
 /* Whether a job of this type may start now (the caller's per-type limits). */
 typedef int (*store_type_cb)(void *ctx, const char *type);
+/* How many jobs of a type may run at once over every host (0: no such limit). */
+typedef int (*store_limit_cb)(void *ctx, const char *type);
 /*
- * Claims the oldest queued job whose type may_run accepts (NULL: any) for
- * worker pid: 1 and out set if claimed, 0 if nothing to do.  The caller
- * (the one worker: runner.h) keeps max_running itself.
+ * Claims the oldest queued job whose type may_run accepts (NULL: any) and
+ * whose type has fewer than limit (NULL: no limit) running over every host
+ * (counted inside the claim's transaction, so it holds), for worker pid: 1
+ * and out set if claimed, 0 if nothing to do.  The caller (the one worker:
+ * runner.h) keeps max_running itself.
  */
-int store_job_claim(struct store *s, pid_t pid, store_type_cb may_run, void *ctx,
-    char out[JOBID_LEN + 1]);
+int store_job_claim(struct store *s, pid_t pid, store_type_cb may_run, store_limit_cb limit,
+    void *ctx, char out[JOBID_LEN + 1]);
 /* Calls cb for each running job, oldest first (a worker adopting them). */
 int store_job_running(struct store *s, store_job_cb cb, void *ctx);
 /*

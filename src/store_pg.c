@@ -178,6 +178,7 @@ static const char *pg_sql[SQL_COUNT] = {
 	[SQL_FILE_NAMES] = "SELECT DISTINCT name FROM files WHERE job_id = $1",
 	[SQL_GC_FILES] = "DELETE FROM files WHERE job_id = $1",
 	[SQL_ARTIFACT_NAMES] = "SELECT name FROM artifacts WHERE job_id = $1",
+	[SQL_TYPE_RUNNING] = "SELECT count(*) FROM jobs WHERE state = 'running' AND type = $1",
 	/*
 	 * A batch in two statements (pg_apply_batch): every job's merged change
 	 * from arrays, the jobs that had not ended coming back; then the events

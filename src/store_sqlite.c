@@ -181,6 +181,7 @@ static const char *sq_sql[SQL_COUNT] = {
 	/* Change by change (apply_batch is NULL): a statement is cheap in process. */
 	[SQL_BATCH_JOBS] = "SELECT 0 WHERE 0",
 	[SQL_BATCH_EVENTS] = "SELECT 0 WHERE 0",
+	[SQL_TYPE_RUNNING] = "SELECT count(*) FROM jobs WHERE state = 'running' AND type = ?1",
 	[SQL_WORKER_END] = "DELETE FROM workers WHERE host = ?1 AND pid = ?2",
 	[SQL_LOST] = "UPDATE jobs SET state = 'failed', error = ?2, finished = ?3"
 	    " WHERE id = ?1 AND state = 'running'",

@@ -83,13 +83,13 @@ test_queue(struct store *s)
 	is_int(store_job_insert(s, b, "t", "{}", "[]", &two), 0, "insert b");
 	is_int(store_job_insert(s, a, "t", "{}", "[]", &two), 0, "insert a");
 	is_int(store_job_insert(s, c, "t", "{}", "[]", &two), 1, "third refused: queue full");
-	is_int(store_job_claim(s, getpid(), NULL, NULL, got), 1, "claim one");
+	is_int(store_job_claim(s, getpid(), NULL, NULL, NULL, got), 1, "claim one");
 	is_str(got, b, "the oldest is claimed first");
-	is_int(store_job_claim(s, getpid(), test_no_t, NULL, got), 0,
+	is_int(store_job_claim(s, getpid(), test_no_t, NULL, NULL, got), 0,
 	    "a type at its limit is not claimed");
-	is_int(store_job_claim(s, getpid(), NULL, NULL, got), 1, "one more");
+	is_int(store_job_claim(s, getpid(), NULL, NULL, NULL, got), 1, "one more");
 	is_str(got, a, "then the next");
-	is_int(store_job_claim(s, getpid(), NULL, NULL, got), 0, "then none is queued");
+	is_int(store_job_claim(s, getpid(), NULL, NULL, NULL, got), 0, "then none is queued");
 	job_init(&j);
 	store_job_get(s, a, &j);
 	is_str(j.state, "running", "a runs");
@@ -175,7 +175,7 @@ test_reap(struct store *s)
 	struct job j;
 
 	is_int(store_job_insert(s, d, "t", "{}", "[]", &ten), 0, "insert d");
-	is_int(store_job_claim(s, 12345, NULL, NULL, got), 1, "claimed");
+	is_int(store_job_claim(s, 12345, NULL, NULL, NULL, got), 1, "claimed");
 	store_cursor_end(s, &cur);
 	store_cursor_read(s, &cur, test_seen, &seen);
 	is_int(store_job_lost(s, d, "worker lost"), 0, "d is failed as lost");
@@ -242,7 +242,7 @@ test_batch(struct store *s)
 	int events = 0;
 
 	is_int(store_job_insert(s, f, "t", "{}", "[]", &ten), 0, "insert f");
-	is_int(store_job_claim(s, 4242, NULL, NULL, id), 1, "claim f");
+	is_int(store_job_claim(s, 4242, NULL, NULL, NULL, id), 1, "claim f");
 	job_init(&j);
 	store_job_snapshot(s, f, &j);
 	seq0 = j.last_seq;
@@ -479,7 +479,7 @@ test_hosts(struct store *s, const char *database)
 	store_set_host(b, "hostA");
 	store_job_insert(b, f, "t2", "{}", "[]", &any);
 	store_job_insert(b, g, "again", "{}", "[]", &any);
-	while (store_job_claim(b, 501, test_only_fg, NULL, got) == 1)
+	while (store_job_claim(b, 501, test_only_fg, NULL, NULL, got) == 1)
 		;
 	store_worker_beat(b, &w);
 	job_init(&j);
@@ -496,9 +496,44 @@ test_hosts(struct store *s, const char *database)
 	store_job_get(b, g, &j);
 	ok(strcmp(j.state, "queued") == 0 && j.attempts == 1 && j.host == NULL,
 	    "the one whose type allows a retry is queued again");
-	is_int(store_job_claim(s, 777, test_only_fg, NULL, got), 0, "after a backoff, not at once");
+	is_int(store_job_claim(s, 777, test_only_fg, NULL, NULL, got), 0, "after a backoff, not at once");
 	is_int(store_worker_get(b, &w), 1, "the lost host's worker is forgotten");
 	job_clear(&j);
+	store_close(b);
+}
+
+/* Type "g" may run once over every host. */
+static int
+test_one_g(void *ctx, const char *type)
+{
+	(void)ctx;
+	return strcmp(type, "g") == 0 ? 1 : 0;
+}
+
+/* Only the jobs of type g. */
+static int
+test_only_g(void *ctx, const char *type)
+{
+	(void)ctx;
+	return strcmp(type, "g") == 0;
+}
+
+/* types.<name>.max_running_all: a limit over every host, counted in the claim. */
+static void
+test_limit_all(struct store *s, const char *database)
+{
+	struct store_admit any = { 1000, NULL, 0 };
+	char got[JOBID_LEN + 1], *cause = NULL;
+	struct store *b = store_open(database, &cause);
+
+	store_set_host(b, "hostG");
+	store_job_insert(s, "9191919191919191919191919191919a", "g", "{}", "[]", &any);
+	store_job_insert(s, "9191919191919191919191919191919b", "g", "{}", "[]", &any);
+	is_int(store_job_claim(s, 1, test_only_g, test_one_g, NULL, got), 1,
+	    "a job of a type limited to one over all hosts is claimed");
+	is_int(store_job_claim(b, 2, test_only_g, test_one_g, NULL, got), 0,
+	    "another host claims no second one");
+	is_int(store_job_claim(b, 2, test_only_g, NULL, NULL, got), 1, "without the limit it would");
 	store_close(b);
 }
 
@@ -528,6 +563,7 @@ test_all(const char *database)
 	test_wake(s, database);
 	test_order(s, database);
 	test_hosts(s, database);
+	test_limit_all(s, database);
 	store_close(s);
 }
 
