@@ -779,6 +779,8 @@ crew_run(struct instance *in, int lease_fd)
 		return 1;
 	}
 	log_info("started (pid %ld, max_running %d)", (long)getpid(), c.cfg->max_running);
+	/* Alive before it runs anything: other hosts take a running job with no heartbeat for lost. */
+	crew_beat(&c, loop_now_ms());
 	crew_adopt(&c);
 	crew_loop(&c);
 	if (c.stop) {

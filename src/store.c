@@ -197,6 +197,16 @@ store_wake_drain(struct store *s)
 	s->be->wake_drain(s->db);
 }
 
+/* Seconds on a monotonic clock (the backends' up_since). */
+static double
+store_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 double
 store_now(void)
 {
@@ -826,6 +836,13 @@ store_reap_hosts(struct store *s, double lease_s, store_retries_cb retries, void
 	int n = 0, i, rc = 0, total = 0, got;
 
 	if (!s->be->shared)
+		return 0;
+	/*
+	 * Not while this process's own connection is younger than the lease:
+	 * after the database was away, every host's heartbeat is old, and the
+	 * hosts need a lease to write a new one.
+	 */
+	if (store_mono() - s->be->up_since(s->db) < lease_s)
 		return 0;
 	/* A read first: the usual answer, none lost, takes no write lock. */
 	for (i = 0; i < 2; i++) {

@@ -121,6 +121,12 @@ struct store_backend {
 	 * another connection does).  The same value twice means nothing new.
 	 */
 	int (*version)(void *db, int others, int64_t *v);
+	/*
+	 * When the connection in use was made (monotonic seconds; 0: the store
+	 * is always there).  A host's heartbeat cannot be judged by a process
+	 * that was itself away from the database.
+	 */
+	double (*up_since)(void *db);
 	/* A descriptor readable when another commit may have happened; -1: none. */
 	int (*wake_fd)(void *db);
 	/* Empties what made the descriptor readable. */

@@ -253,6 +253,7 @@ struct pg {
 	int prepared[SQL_COUNT];
 	double retry_at;	/* no reconnection before (monotonic s) */
 	double down_logged;	/* when "unreachable" was last logged */
+	double up_since;	/* when the connection in use was made (pg_clock) */
 	int full, busy, down;
 	int txn;		/* inside BEGIN .. COMMIT */
 	int changed;		/* this transaction changed rows: NOTIFY at commit */
@@ -413,6 +414,7 @@ pg_open(const char *where, char **cause)
 		pg_close(p);
 		return NULL;
 	}
+	p->up_since = pg_clock();
 	return p;
 }
 
@@ -453,6 +455,7 @@ pg_ready(struct pg *p)
 	}
 	log_info("PostgreSQL: connected again");
 	p->down_logged = 0;
+	p->up_since = pg_clock();
 	PQsetNoticeProcessor(p->conn, pg_quiet, NULL);
 	memset(p->prepared, 0, sizeof p->prepared);
 	p->down = 0;
@@ -917,6 +920,12 @@ pg_wake_drain(void *db)
 	pg_hear(db);
 }
 
+static double
+pg_up_since(void *db)
+{
+	return ((struct pg *)db)->up_since;
+}
+
 static int
 pg_full(void *db)
 {
@@ -954,6 +963,7 @@ const struct store_backend store_pg = {
 	.changes = pg_changes,
 	.finish = pg_finish,
 	.version = pg_version,
+	.up_since = pg_up_since,
 	.wake_fd = pg_wake_fd,
 	.wake_drain = pg_wake_drain,
 	.full = pg_full,

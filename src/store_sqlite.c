@@ -624,6 +624,13 @@ sq_wake_drain(void *db)
 			;
 }
 
+static double
+sq_up_since(void *db)
+{
+	(void)db;
+	return 0;
+}
+
 static int
 sq_full(void *db)
 {
@@ -661,6 +668,7 @@ const struct store_backend store_sqlite = {
 	.changes = sq_changes,
 	.finish = sq_finish,
 	.version = sq_version,
+	.up_since = sq_up_since,
 	.wake_fd = sq_wake_fd,
 	.wake_drain = sq_wake_drain,
 	.full = sq_full,

@@ -466,7 +466,7 @@ test_hosts(struct store *s, const char *database)
 	struct store_admit any = { 100, NULL, 0 };
 	struct store_worker w = { "hostA", 501, 1, 0, 2, 0, 0 };
 	char got[JOBID_LEN + 1], *cause = NULL;
-	struct store *b;
+	struct store *b, *fresh;
 	struct job j;
 
 	if (!store_shared(s)) {
@@ -485,11 +485,16 @@ test_hosts(struct store *s, const char *database)
 	job_init(&j);
 	store_job_get(s, f, &j);
 	is_str(j.host, "hostA", "a claimed job records its host");
-	is_int(store_reap_hosts(s, 30, test_retries, NULL), 0,
+	is_int(store_reap_hosts(s, 0.3, test_retries, NULL), 0,
 	    "a host with a fresh heartbeat is not lost");
-	usleep(20 * 1000);
-	is_int(store_reap_hosts(s, 0.01, test_retries, NULL), 2,
-	    "past the lease, another host takes the lost host's two running jobs");
+	usleep(400 * 1000);
+	fresh = store_open(database, &cause);
+	store_set_host(fresh, "hostF");
+	is_int(store_reap_hosts(fresh, 0.3, test_retries, NULL), 0,
+	    "past the lease, a process connected for less than the lease reaps nothing");
+	store_close(fresh);
+	is_int(store_reap_hosts(s, 0.3, test_retries, NULL), 2,
+	    "one connected for longer takes the lost host's two running jobs");
 	store_job_get(b, f, &j);
 	ok(strcmp(j.state, "failed") == 0 && j.error != NULL && strstr(j.error, "host lost") != NULL,
 	    "the one that may not run again failed as host lost");
