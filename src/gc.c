@@ -14,8 +14,9 @@
 #include "store.h"
 #include "xmem.h"
 
-/* Directories of the spool looked at by one sweep, at most. */
+/* Directories of the spool looked at by one sweep, at most, and how often one runs. */
 #define GC_SWEEP_MAX 4096
+#define GC_SWEEP_S 60
 
 /* store_gc callback: the job's rows are gone; now its directory goes. */
 static void
@@ -44,9 +45,12 @@ gc_sweep(const struct config *cfg, struct store *st, double age_s)
 	char *dir;
 	DIR *d;
 	int n = 0, removed = 0;
+	static double last;
 
-	if (!store_shared(st) || (d = opendir(cfg->spool)) == NULL)
+	/* The worker runs retention every second while busy: the spool is looked through once a minute. */
+	if (!store_shared(st) || store_now() < last + GC_SWEEP_S || (d = opendir(cfg->spool)) == NULL)
 		return;
+	last = store_now();
 	job_init(&j);
 	while ((e = readdir(d)) != NULL && n++ < GC_SWEEP_MAX) {
 		if (!jobid_valid(e->d_name))
