@@ -25,6 +25,8 @@
  *     KEEP_GRACE_MS) and exits;
  *   - on SIGTERM (a cancel, a timeout: the worker's), sends SIGTERM to the
  *     handler's group and orphans, and SIGKILL KEEP_GRACE_MS later.
+ *   - while the handler runs, starts a worker when none holds the lease
+ *     (revive.h), so that a host nobody asks anything gets one back.
  *
  * All three files live in the spool's run directory (KEEP_DIR, owner-only),
  * named after the job id.  The worker creates .out and .ack before it

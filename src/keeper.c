@@ -3,8 +3,12 @@
  * any worker can find it, so that a worker killed with -9 loses no job.
  * The contract is keep.h's.
  *
- *   longjob-keeper RUNDIR ID HANDLER [ARG...]
+ *   longjob-keeper [-w WORKER -c CONFIG -s SPOOL [-e NAME=VALUE]...]
+ *                  RUNDIR ID HANDLER [ARG...]
  *
+ * With -w, -c and -s, it starts `WORKER --config CONFIG` (environment: the
+ * -e variables) when no worker holds SPOOL's lease (revive.h), so that a
+ * worker killed with -9 is replaced even on a host nobody asks anything.
  * The worker starts it (spawn_keeper) in the job's directory, with the
  * job's input file on stdin, /dev/null on stdout, its own log on stderr and
  * exactly the handler's environment.  HANDLER [ARG...] is the handler's
@@ -56,6 +60,7 @@
 #include "jobid.h"
 #include "keep.h"
 #include "log.h"
+#include "revive.h"
 #include "spawn.h"
 #include "xmem.h"
 
@@ -77,6 +82,7 @@ extern char **environ;
 #define KEEPER_REAP_MAX_MS 5000		/* how long after SIGKILL the keeper waits for it */
 /* How long output that cannot be written is tried again once the handler has exited. */
 #define KEEPER_FLUSH_MAX_MS 30000
+#define KEEPER_ENV_MAX 8		/* -e options at most */
 
 struct keeper {
 	const char *rundir;
@@ -99,6 +105,15 @@ struct keeper {
 	int killed;
 	int exited, code, signal;
 	int lost;		/* its status could not be had: nothing can be recorded */
+	struct revive *revive;	/* starts a worker when none runs; NULL without -w */
+	long long revive_ms;	/* when it looks next */
+};
+
+/* The options: how to start a worker (revive.h). */
+struct keeper_opts {
+	char *worker, *config, *spool;
+	char *env[KEEPER_ENV_MAX + 1];
+	int nenv;
 };
 
 /* Milliseconds on a clock that only goes forward. */
@@ -431,6 +446,13 @@ keeper_room(const struct keeper *k)
 	return room < KEEPER_CHUNK ? (size_t)room : KEEPER_CHUNK;
 }
 
+/* 1 while the keeper looks after the worker: not once it stops the job. */
+static int
+keeper_reviving(const struct keeper *k)
+{
+	return k->revive != NULL && k->kill_ms == 0;
+}
+
 /* Milliseconds the poll may sleep: -1 when only a descriptor can wake it. */
 static int
 keeper_timeout(const struct keeper *k, size_t room)
@@ -445,6 +467,8 @@ keeper_timeout(const struct keeper *k, size_t room)
 		next = k->kill_ms;
 	if (k->pidfd < 0 && (next < 0 || now + KEEPER_EXIT_POLL_MS < next))
 		next = now + KEEPER_EXIT_POLL_MS;
+	if (keeper_reviving(k) && (next < 0 || k->revive_ms < next))
+		next = k->revive_ms;
 	if (next < 0)
 		return -1;
 	return next > now ? (int)(next - now) : 0;
@@ -459,6 +483,8 @@ keeper_run(struct keeper *k)
 	size_t room;
 
 	while (!keeper_exited(k)) {
+		if (keeper_reviving(k))
+			k->revive_ms = revive_tick(k->revive, keeper_now_ms());
 		n = 0;
 		out_i = err_i = -1;
 		room = k->pend_len == 0 && k->out_pipe >= 0 ? keeper_room(k) : 0;
@@ -598,23 +624,70 @@ keeper_free(struct keeper *k)
 	keeper_close(&k->sigfd);
 	keep_ack_unmap(k->ack);
 	free(k->pend);
+	revive_free(k->revive);
 }
 
 /* Says how to call us; exit status 2. */
 static int
 keeper_usage(const char *why)
 {
-	log_error("%s; usage: longjob-keeper RUNDIR ID HANDLER [ARG...]", why);
+	log_error("%s; usage: longjob-keeper [-w WORKER -c CONFIG -s SPOOL "
+	    "[-e NAME=VALUE]...] RUNDIR ID HANDLER [ARG...]", why);
 	return 2;
+}
+
+/* Reads the options into o: the index of RUNDIR, or -1 after saying what is wrong. */
+static int
+keeper_options(int argc, char **argv, struct keeper_opts *o)
+{
+	int c;
+
+	memset(o, 0, sizeof *o);
+	opterr = 0;
+	while ((c = getopt(argc, argv, "+w:c:s:e:")) != -1) {
+		if (c == 'w' || c == 'c' || c == 's') {
+			if (optarg[0] == '\0') {
+				keeper_usage("an empty -w, -c or -s");
+				return -1;
+			}
+			*(c == 'w' ? &o->worker : c == 'c' ? &o->config : &o->spool) = optarg;
+		} else if (c == 'e' && strchr(optarg, '=') != NULL && o->nenv < KEEPER_ENV_MAX) {
+			o->env[o->nenv++] = optarg;
+		} else {
+			keeper_usage(c == 'e' ? "-e wants NAME=VALUE, at most 8 of them" :
+			    "an unknown option, or one without its value");
+			return -1;
+		}
+	}
+	if ((o->worker != NULL) != (o->config != NULL) || (o->worker != NULL) != (o->spool != NULL)) {
+		keeper_usage("-w, -c and -s go together");
+		return -1;
+	}
+	return optind;
+}
+
+/* Looks after the worker, with -w (revive.h). */
+static void
+keeper_revive(struct keeper *k, struct keeper_opts *o)
+{
+	char *argv[] = { o->worker, "--config", o->config, NULL };
+
+	if (o->worker != NULL)
+		k->revive = revive_new(o->spool, argv, o->env, keeper_now_ms());
 }
 
 int
 main(int argc, char **argv)
 {
 	struct keeper k;
-	int rc;
+	struct keeper_opts o;
+	int rc, first;
 
 	log_init("longjob-keeper");
+	if ((first = keeper_options(argc, argv, &o)) < 0)
+		return 2;
+	argc -= first - 1;
+	argv += first - 1;
 	if (argc < 4)
 		return keeper_usage("too few arguments");
 	if (argv[1][0] == '\0')
@@ -636,6 +709,7 @@ main(int argc, char **argv)
 		keeper_free(&k);
 		return 111;
 	}
+	keeper_revive(&k, &o);
 	rc = keeper_run(&k);
 	if (rc == 0)
 		rc = keeper_drain(&k);

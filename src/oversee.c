@@ -14,24 +14,31 @@
 #include "store.h"
 #include "xmem.h"
 
-int
-oversee_start(const struct config *cfg, char **cause)
+char **
+oversee_worker_env(void)
 {
-	char *argv[] = { cfg->worker, "--config", cfg->path, NULL };
 	/* The worker gets a clean environment, but for these (debugging, tests). */
 	static const char *keep[] = { "LONGJOB_DEBUG", "ASAN_OPTIONS", "UBSAN_OPTIONS",
 	    "LSAN_OPTIONS", NULL };
-	char *envp[6] = { "PATH=/usr/local/bin:/usr/bin:/bin" }, *why = NULL;
-	int i, n = 1, rc;
+	char **envp = xcalloc(sizeof keep / sizeof keep[0] + 1, sizeof *envp);
+	int i, n = 0;
 
+	envp[n++] = xstrdup("PATH=/usr/local/bin:/usr/bin:/bin");
 	for (i = 0; keep[i] != NULL; i++) {
 		if (getenv(keep[i]) != NULL)
 			envp[n++] = xasprintf("%s=%s", keep[i], getenv(keep[i]));
 	}
-	envp[n] = NULL;
-	rc = spawn_detached(cfg->worker, argv, envp, &why);
-	while (--n > 0)
-		free(envp[n]);
+	return envp;
+}
+
+int
+oversee_start(const struct config *cfg, char **cause)
+{
+	char *argv[] = { cfg->worker, "--config", cfg->path, NULL };
+	char **envp = oversee_worker_env(), *why = NULL;
+	int rc = spawn_detached(cfg->worker, argv, envp, &why);
+
+	xfree_strings(envp);
 	if (rc != 0) {
 		/* Where the sysadmin looks: the web server's error log. */
 		log_error("cannot start the worker (%s): %s", cfg->worker, why);

@@ -8,9 +8,11 @@
  * worker was lost (killed, or its host's memory ran out); a new one adopts
  * the running jobs, whose handlers went on under their keepers (keep.h).
  * Only when no worker can be started at all are running jobs failed as
- * "worker lost", so that no stream waits for ever.  Only the spool's owner
- * looks: root running `longjob list` must not start a worker as root on a
- * host whose store belongs to the web server's user.
+ * "worker lost", so that no stream waits for ever.  The keepers of running
+ * jobs look too (revive.h), so that a host nobody asks anything gets its
+ * worker back.  Only the spool's owner looks: root running `longjob list`
+ * must not start a worker as root on a host whose store belongs to the web
+ * server's user.
  */
 #ifndef LONGJOB_OVERSEE_H
 #define LONGJOB_OVERSEE_H
@@ -21,6 +23,12 @@ struct store;
 /* How often progress and result look (oversee_check). */
 #define OVERSEE_MS 5000
 
+/*
+ * The environment a worker is started with: PATH, and those of the
+ * debugging and sanitizer variables this process has.  NULL-terminated;
+ * free it with xfree_strings.
+ */
+char **oversee_worker_env(void);
 /*
  * Starts a detached worker (it exits at once if another holds the lease).
  * -1 if it cannot be started: the cause is logged, and handed back in

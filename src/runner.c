@@ -23,6 +23,7 @@
 #include "keep.h"
 #include "log.h"
 #include "loop.h"
+#include "oversee.h"
 #include "proc.h"
 #include "proto.h"
 #include "runner.h"
@@ -871,22 +872,49 @@ runner_keeper_path(const struct config *cfg)
 	return xasprintf("%.*s/longjob-keeper", (int)(slash - cfg->worker), cfg->worker);
 }
 
+/*
+ * The keeper's argv: how to start a worker should this one be lost
+ * (revive.h), then the run directory, the job and the handler's argv.
+ */
+static char **
+runner_keeper_argv(const struct run *r, char *keeper)
+{
+	char **wenv = oversee_worker_env(), **argv;
+	int n, e, i = 0;
+
+	for (n = 0; r->type->argv[n] != NULL; n++)
+		;
+	for (e = 0; wenv[e] != NULL; e++)
+		;
+	argv = xcalloc((size_t)(n + 2 * e + 11), sizeof *argv);
+	argv[i++] = keeper;
+	argv[i++] = xstrdup("-w");
+	argv[i++] = xstrdup(r->cfg->worker);
+	argv[i++] = xstrdup("-c");
+	argv[i++] = xstrdup(r->cfg->path);
+	argv[i++] = xstrdup("-s");
+	argv[i++] = xstrdup(r->cfg->spool);
+	for (e = 0; wenv[e] != NULL; e++) {
+		argv[i++] = xstrdup("-e");
+		argv[i++] = wenv[e];
+	}
+	free(wenv);
+	argv[i++] = xstrdup(r->rundir);
+	argv[i++] = xstrdup(r->id);
+	for (e = 0; e < n; e++)
+		argv[i++] = xstrdup(r->type->argv[e]);
+	return argv;
+}
+
 /* Starts the keeper with the handler's argv and environment; -1 with *cause. */
 static int
 runner_spawn(struct run *r, int in, int log_fd, char **cause)
 {
 	char *env[8], **argv, *keeper = runner_keeper_path(r->cfg);
-	int fds[3], nul = open("/dev/null", O_WRONLY | O_CLOEXEC), i, n;
+	int fds[3], nul = open("/dev/null", O_WRONLY | O_CLOEXEC), i;
 	pid_t pid;
 
-	for (n = 0; r->type->argv[n] != NULL; n++)
-		;
-	argv = xcalloc((size_t)n + 4, sizeof *argv);
-	argv[0] = keeper;
-	argv[1] = r->rundir;
-	argv[2] = r->id;
-	for (i = 0; i < n; i++)
-		argv[3 + i] = r->type->argv[i];
+	argv = runner_keeper_argv(r, keeper);
 	env[0] = xasprintf("LONGJOB_JOB_ID=%s", r->id);
 	env[1] = xasprintf("LONGJOB_RESULT_URL=%s/%s", r->cfg->result_url, r->id);
 	env[2] = xasprintf("LONGJOB_DIR=%s", r->dir);
@@ -900,8 +928,7 @@ runner_spawn(struct run *r, int in, int log_fd, char **cause)
 	pid = spawn_keeper(keeper, argv, env, r->dir, fds);
 	for (i = 0; env[i] != NULL; i++)
 		free(env[i]);
-	free(argv);
-	free(keeper);
+	xfree_strings(argv);	/* keeper too: it is argv[0] */
 	if (nul >= 0)
 		close(nul);
 	if (pid < 0) {

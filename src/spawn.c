@@ -96,8 +96,9 @@ spawn_outcome(int fd, const char *path, char **cause)
 	return -1;
 }
 
-int
-spawn_detached(const char *path, char *const argv[], char *const envp[], char **cause)
+/* spawn_detached, once this process is no subreaper. */
+static int
+spawn_detached_now(const char *path, char *const argv[], char *const envp[], char **cause)
 {
 	int status, nul, fds[3], report[2];
 	pid_t pid;
@@ -133,6 +134,23 @@ spawn_detached(const char *path, char *const argv[], char *const envp[], char **
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return spawn_outcome(report[0], path, cause);
+}
+
+int
+spawn_detached(const char *path, char *const argv[], char *const envp[], char **cause)
+{
+	int reaper = 0, rc;
+
+	/*
+	 * A subreaper (a keeper) would adopt the process when the intermediate
+	 * exits: it is not one while it starts a detached process.
+	 */
+	if (prctl(PR_GET_CHILD_SUBREAPER, &reaper, 0L, 0L, 0L) == 0 && reaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 0L, 0L, 0L, 0L);
+	rc = spawn_detached_now(path, argv, envp, cause);
+	if (reaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L);
+	return rc;
 }
 
 /*

@@ -18,5 +18,7 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* Returns a newly allocated formatted string; the caller frees it. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Frees a NULL-terminated array of strings and the strings (NULL: nothing). */
+void xfree_strings(char **v);
 
 #endif

@@ -131,6 +131,18 @@ lj_is $? 2 "too few arguments: exit 2"
 lj_is $? 2 "an id that is not a job id: exit 2"
 "$KEEPER" "$RUN" ../0123456789abcdef0123456789abc /bin/true 2>>"$KLOG"
 lj_is $? 2 "an id that would name another path: exit 2"
+# How to start a worker (revive.h): -w, -c and -s together, -e NAME=VALUE.
+"$KEEPER" -w /bin/true "$RUN" "$(new_id)" /bin/true 2>>"$KLOG"
+lj_is $? 2 "-w without -c and -s: exit 2"
+"$KEEPER" -w /bin/true -c /dev/null -s "$RUN" -e NOEQUALS "$RUN" "$(new_id)" /bin/true 2>>"$KLOG"
+lj_is $? 2 "-e without NAME=VALUE: exit 2"
+"$KEEPER" -w /bin/true -c /dev/null -s "$RUN" $(printf -- '-e A=1 %.0s' $(seq 9)) \
+	"$RUN" "$(new_id)" /bin/true 2>>"$KLOG"
+lj_is $? 2 "more than 8 -e: exit 2"
+"$KEEPER" -x "$RUN" "$(new_id)" /bin/true 2>>"$KLOG"
+lj_is $? 2 "an unknown option: exit 2"
+grep -q -- "-w, -c and -s go together; usage: longjob-keeper \[-w WORKER" "$KLOG"
+lj_check $? "the log says why, and how to call it"
 id=$(new_id)
 "$KEEPER" "$RUN" "$id" /bin/true 2>>"$KLOG" </dev/null
 lj_is $? 111 "no .out prepared for the job: exit 111"

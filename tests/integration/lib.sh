@@ -604,6 +604,20 @@ lj_done() {
 	exit 0
 }
 
+# lj_worker_gate NAME: a directory with a longjob-worker that runs the real
+# one only while $LJ_TMP/runs-NAME exists (else it exits at once, as a
+# worker that cannot start), with longjob-keeper beside it, as the config's
+# worker wants; prints the wrapper's path, for the config's "worker".
+lj_worker_gate() {
+	local d=$LJ_TMP/worker-$1
+	mkdir -p "$d"
+	printf '#!/bin/sh\n[ -e "%s/runs-%s" ] || exit 0\nexec "%s/longjob-worker" "$@"\n' \
+		"$LJ_TMP" "$1" "$LJ_BIN" >"$d/longjob-worker"
+	chmod 755 "$d" "$d/longjob-worker"
+	ln -sf "$LJ_BIN/longjob-keeper" "$d/longjob-keeper"
+	echo "$d/longjob-worker"
+}
+
 # lj_add_type NAME JSON: adds a job type to the test config (before lj_start).
 lj_add_type() {
 	[ -f "$LJ_CONFIG" ] || lj_write_config

@@ -10,7 +10,9 @@
 #   1. submit on A (A cannot run): B runs it; its upload crossed the store;
 #      watch on B, result and the rendered image on A and B, cancel on A
 #      stops the handler on B;
-#   2. kill -9 of A's worker while a job runs on A: adopted, every line once;
+#   2. kill -9 of A's worker while a job runs on A, watched on B only, so
+#      that nothing asks A anything: one of A's keepers starts a worker,
+#      which adopts the job; every line once;
 #   3. the database away for 10 s mid-job: the stream on B stays open and
 #      resumes, nothing lost; a submit while it is down gets 503 + Retry-After;
 #   4. A stopped entirely (server, worker, handlers): within the lease its
@@ -29,18 +31,7 @@ lj_add_type ticker "{ \"argv\": [\"$LJ_HANDLERS/ticker\", \"6\"] }"
 lj_add_type long "{ \"argv\": [\"$LJ_HANDLERS/slow\", \"120\"] }"
 lj_add_type again "{ \"argv\": [\"$LJ_HANDLERS/ticker\", \"6\"], \"retries\": 1 }"
 
-# worker_wrapper HOST: a directory with longjob-worker (the wrapper) and
-# longjob-keeper beside it, as the config's worker wants.
-worker_wrapper() {
-	local d=$LJ_TMP/worker-$1
-	mkdir -p "$d"
-	printf '#!/bin/sh\n[ -e "%s/runs-%s" ] || exit 0\nexec "%s/longjob-worker" "$@"\n' \
-		"$LJ_TMP" "$1" "$LJ_BIN" >"$d/longjob-worker"
-	chmod 755 "$d" "$d/longjob-worker"
-	ln -s "$LJ_BIN/longjob-keeper" "$d/longjob-keeper"
-	echo "$d/longjob-worker"
-}
-sed -i "s|\"worker\": \"[^\"]*\"|\"worker\": \"$(worker_wrapper a)\"|" "$LJ_CONFIG"
+sed -i "s|\"worker\": \"[^\"]*\"|\"worker\": \"$(lj_worker_gate a)\"|" "$LJ_CONFIG"
 lj_start
 A=$LJ_URL
 
@@ -49,7 +40,7 @@ B_TMP=$LJ_TMP/b
 B_CONFIG=$B_TMP/longjob.json
 mkdir -p "$B_TMP/run" "$B_TMP/var"
 sed -e "s|\"spool\": \"[^\"]*\"|\"spool\": \"$B_TMP/var/spool\"|" \
-    -e "s|\"worker\": \"[^\"]*\"|\"worker\": \"$(worker_wrapper b)\"|" "$LJ_CONFIG" >"$B_CONFIG"
+    -e "s|\"worker\": \"[^\"]*\"|\"worker\": \"$(lj_worker_gate b)\"|" "$LJ_CONFIG" >"$B_CONFIG"
 b_port=$(lj_free_port)
 (LJ_TMP=$B_TMP LJ_CONFIG=$B_CONFIG LJ_RUN=$B_TMP/run LJ_PORT=$b_port lj_write_lighttpd_conf)
 echo 'server.tag = "longjob-host-b"' >>"$B_TMP/lighttpd.conf"
@@ -142,18 +133,23 @@ touch "$LJ_TMP/runs-a"
 id=$(LJ_URL=$A lj_submit ticker)
 lj_check $? "a job printing 60 lines submitted on A ($id)"
 stream "$B" "$id" "$LJ_TMP/s4" -l 0 & sb=$!
-stream "$A" "$id" "$LJ_TMP/s4a" -l 0 & sa=$!
 for _ in $(seq 300); do handler_in "$LJ_STATE/spool" "$id" >/dev/null && break; sleep 0.1; done
 w=$(worker_pid "$LJ_CONFIG")
+# A's FastCGI programs look for a lost worker every 5 s too: paused, so that
+# only A's keepers can notice.
+a_procs=$(ps -o pid= --ppid "$LJ_PID" | xargs)
+[ -n "$a_procs" ] && kill -STOP $a_procs
 [ -n "$w" ] && kill -9 "$w"
-lj_check $? "A runs it, and A's worker ($w) is killed with -9"
+lj_check $? "A runs it, and A's worker ($w) is killed with -9 (A's programs $a_procs paused)"
 wait $sb
 lj_check $? "the stream on B ended cleanly"
-wait $sa
+kill -CONT $a_procs
 lj_is "$(lines "$LJ_TMP/s4" | tr '\n' ' ')" "$(seq 60 | tr '\n' ' ')" \
 	"B's stream got every line once, in order"
 tail -1 "$LJ_TMP/s4/0.events" | grep -q '"state":"succeeded"'
 lj_check $? "the job succeeded, adopted by A's next worker"
+grep -q "no worker holds the lease of $LJ_STATE/spool: starting one" "$LJ_STATE/worker.log"
+lj_check $? "which one of A's keepers started: nothing asked A anything"
 lj_is "$(on "$id")" A "on A"
 
 # ---- 3. The database away for 10 s while a job runs on A, watched on B.

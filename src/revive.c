@@ -1,0 +1,142 @@
+/* revive: a keeper whose worker is gone starts another.  See revive.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lease.h"
+#include "log.h"
+#include "revive.h"
+#include "spawn.h"
+#include "xmem.h"
+
+/* How often the keeper that started a worker looks whether it took the lease. */
+#define REVIVE_POLL_MS 100
+
+struct revive {
+	char *spool;
+	char **argv, **envp;	/* the worker's, copied */
+	long long due_ms;	/* the next look */
+	int lock_fd;		/* REVIVE_FILE, locked while a worker we started starts; or -1 */
+	long long wait_until;	/* when we stop waiting for it */
+};
+
+/* A copy of a NULL-terminated array of strings. */
+static char **
+revive_copy(char *const v[])
+{
+	size_t n = 0;
+	char **c;
+
+	while (v[n] != NULL)
+		n++;
+	c = xcalloc(n + 1, sizeof *c);
+	for (size_t i = 0; i < n; i++)
+		c[i] = xstrdup(v[i]);
+	return c;
+}
+
+struct revive *
+revive_new(const char *spool, char *const argv[], char *const envp[], long long now_ms)
+{
+	struct revive *v = xcalloc(1, sizeof *v);
+
+	v->spool = xstrdup(spool);
+	v->argv = revive_copy(argv);
+	v->envp = revive_copy(envp);
+	v->due_ms = now_ms + REVIVE_LOOK_MS;
+	v->lock_fd = -1;
+	return v;
+}
+
+/* Takes REVIVE_FILE's lock without waiting: its descriptor, or -1 (another keeper holds it). */
+static int
+revive_lock(const struct revive *v)
+{
+	char *path = xasprintf("%s/%s", v->spool, REVIVE_FILE);
+	struct flock l;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		log_error("%s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	memset(&l, 0, sizeof l);
+	l.l_type = F_WRLCK;
+	l.l_whence = SEEK_SET;
+	if (fcntl(fd, F_OFD_SETLK, &l) != 0) {
+		if (errno != EAGAIN && errno != EACCES)
+			log_error("%s: lock: %s", path, strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	free(path);
+	return fd;
+}
+
+/*
+ * Starts the worker, once this keeper holds REVIVE_FILE's lock and still no
+ * worker runs.  The lock is held REVIVE_WAIT_MS even if it cannot be
+ * started: a thousand keepers try once in that time, not a thousand times.
+ */
+static void
+revive_start(struct revive *v, long long now_ms)
+{
+	char *why = NULL;
+
+	v->wait_until = now_ms + REVIVE_WAIT_MS;
+	if (lease_held(v->spool) != 0)
+		return;
+	log_warn("no worker holds the lease of %s: starting one (%s)", v->spool, v->argv[0]);
+	if (spawn_detached(v->argv[0], v->argv, v->envp, &why) != 0) {
+		log_error("cannot start the worker (%s): %s", v->argv[0], why);
+		free(why);
+	}
+}
+
+/* Gives the lock up. */
+static void
+revive_unlock(struct revive *v)
+{
+	if (v->lock_fd >= 0)
+		close(v->lock_fd);
+	v->lock_fd = -1;
+}
+
+long long
+revive_tick(struct revive *v, long long now_ms)
+{
+	if (now_ms < v->due_ms)
+		return v->due_ms;
+	v->due_ms = now_ms + REVIVE_LOOK_MS;
+	if (v->lock_fd >= 0) {
+		/* Waiting for the worker we started to take the lease. */
+		if (lease_held(v->spool) == 0 && now_ms < v->wait_until) {
+			v->due_ms = now_ms + REVIVE_POLL_MS;
+			return v->due_ms;
+		}
+		revive_unlock(v);
+		return v->due_ms;
+	}
+	if (lease_held(v->spool) != 0 || (v->lock_fd = revive_lock(v)) < 0)
+		return v->due_ms;
+	revive_start(v, now_ms);
+	v->due_ms = now_ms + REVIVE_POLL_MS;
+	return v->due_ms;
+}
+
+void
+revive_free(struct revive *v)
+{
+	if (v == NULL)
+		return;
+	revive_unlock(v);
+	xfree_strings(v->argv);
+	xfree_strings(v->envp);
+	free(v->spool);
+	free(v);
+}
