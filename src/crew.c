@@ -426,8 +426,11 @@ crew_beat(struct crew *c, long long now)
 		return;
 	c->next_beat = now + CREW_BEAT_MS;
 	c->self.running = (int)c->n;
-	if (store_worker_beat(c->st, &c->self) != 0)
-		log_warn("cannot record the worker's heartbeat");
+	if (store_worker_beat(c->st, &c->self) != 0) {
+		log_warn("cannot record the worker's heartbeat; trying again in 1 s");
+		/* The store away: other hosts must see a beat as soon as it is back. */
+		c->next_beat = now + 1000;
+	}
 	oversee_hosts(c->cfg, c->st);
 }
 

@@ -263,6 +263,17 @@ print_when(const char *label, double t)
 	printf("%-12s %s (%.1f s ago)\n", label, when, store_now() - t);
 }
 
+/* One host's line of `longjob status` on a shared store. */
+static void
+print_host(void *ctx, const struct store_worker *w)
+{
+	const struct config *cfg = ctx;
+	double ago = store_now() - w->beat;
+
+	printf("  %s  pid %ld, %d running, heartbeat %.1f s ago%s\n", w->host, w->pid,
+	    w->running, ago, ago > cfg->host_lease_s ? " (past host_lease_s)" : "");
+}
+
 /* longjob status: the host's worker, from its lease and its own row. */
 static int
 cmd_status(struct instance *in)
@@ -285,6 +296,12 @@ cmd_status(struct instance *in)
 	}
 	printf("%-12s %lld queued or running\n", "jobs", (long long)pending);
 	printf("%-12s %s\n", "log", in->cfg->log_file);
+	/* The other hosts of a shared store: the workers that wrote a heartbeat. */
+	if (store_shared(in->st)) {
+		printf("%-12s (host: spool  worker, its jobs, its last heartbeat)\n", "hosts");
+		if (store_workers_each(in->st, print_host, (void *)in->cfg) != 0)
+			return 1;
+	}
 	return 0;
 }
 

@@ -1040,6 +1040,20 @@ store_worker_beat(struct store *s, const struct store_worker *w)
 	    STORE_INT(w->running), STORE_INT(w->commits), STORE_REAL(w->last_commit)), NULL));
 }
 
+/* A row of the workers table, as SQL_WORKER_GET and SQL_WORKERS_ALL select it. */
+static void
+store_worker_row(struct store *s, struct store_rows *r, struct store_worker *w)
+{
+	memset(w, 0, sizeof *w);
+	snprintf(w->host, sizeof w->host, "%s", s->be->text(r, 0));
+	w->pid = (long)s->be->integer(r, 1);
+	w->started = s->be->real(r, 2);
+	w->beat = s->be->real(r, 3);
+	w->running = (int)s->be->integer(r, 4);
+	w->commits = s->be->integer(r, 5);
+	w->last_commit = s->be->real(r, 6);
+}
+
 int
 store_worker_get(struct store *s, struct store_worker *w)
 {
@@ -1049,17 +1063,28 @@ store_worker_get(struct store *s, struct store_worker *w)
 	if (r == NULL)
 		return -1;
 	memset(w, 0, sizeof *w);
-	if ((rc = s->be->step(r)) == 1) {
-		snprintf(w->host, sizeof w->host, "%s", s->be->text(r, 0));
-		w->pid = (long)s->be->integer(r, 1);
-		w->started = s->be->real(r, 2);
-		w->beat = s->be->real(r, 3);
-		w->running = (int)s->be->integer(r, 4);
-		w->commits = s->be->integer(r, 5);
-		w->last_commit = s->be->real(r, 6);
-	}
+	if ((rc = s->be->step(r)) == 1)
+		store_worker_row(s, r, w);
 	s->be->finish(r);
 	return rc < 0 ? -1 : rc == 0;
+}
+
+int
+store_workers_each(struct store *s, void (*cb)(void *ctx, const struct store_worker *w),
+    void *ctx)
+{
+	struct store_rows *r = QUERY0(s, SQL_WORKERS_ALL);
+	struct store_worker w;
+	int rc;
+
+	if (r == NULL)
+		return -1;
+	while ((rc = s->be->step(r)) == 1) {
+		store_worker_row(s, r, &w);
+		cb(ctx, &w);
+	}
+	s->be->finish(r);
+	return rc < 0 ? -1 : 0;
 }
 
 int

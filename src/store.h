@@ -175,6 +175,12 @@ struct store_worker {
 int store_worker_beat(struct store *s, const struct store_worker *w);
 /* Reads the most recent worker row: 0, 1 if there is none. */
 int store_worker_get(struct store *s, struct store_worker *w);
+/*
+ * Calls cb for every host's worker row, by host (on SQLite, the one host's):
+ * 0, or -1.  A row whose heartbeat is old is a lost host's (store_reap_hosts).
+ */
+int store_workers_each(struct store *s, void (*cb)(void *ctx, const struct store_worker *w),
+    void *ctx);
 /* Removes the worker's row as it exits. */
 int store_worker_end(struct store *s, const struct store_worker *w);
 

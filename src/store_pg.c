@@ -160,6 +160,8 @@ static const char *pg_sql[SQL_COUNT] = {
 	    " last_commit = EXCLUDED.last_commit",
 	[SQL_WORKER_GET] = "SELECT host, pid, started, beat, running, commits, last_commit"
 	    " FROM workers WHERE host = $1",
+	[SQL_WORKERS_ALL] = "SELECT host, pid, started, beat, running, commits, last_commit"
+	    " FROM workers ORDER BY host",
 	/* Hosts with running jobs and no heartbeat since $1. */
 	[SQL_HOSTS_LOST] = "SELECT DISTINCT host FROM jobs WHERE state = 'running'"
 	    " AND host IS NOT NULL AND host <> $2 AND host NOT IN"

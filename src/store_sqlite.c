@@ -166,6 +166,8 @@ static const char *sq_sql[SQL_COUNT] = {
 	    " running, commits, last_commit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[SQL_WORKER_GET] = "SELECT host, pid, started, beat, running, commits, last_commit"
 	    " FROM workers ORDER BY beat DESC LIMIT 1",
+	[SQL_WORKERS_ALL] = "SELECT host, pid, started, beat, running, commits, last_commit"
+	    " FROM workers ORDER BY host",
 	/* One host: none is ever lost to another (these are never run). */
 	[SQL_HOSTS_LOST] = "SELECT host FROM workers WHERE 0",
 	[SQL_HOST_JOBS] = "SELECT id, type, attempts FROM jobs WHERE 0",

@@ -181,6 +181,10 @@ lj_check $? "three jobs submitted on A"
 for _ in $(seq 300); do [ "$(on "$run")$(on "$retry")" = AA ] && break; sleep 0.1; done
 lj_is "$(on "$run")$(on "$retry")$(on "$queued")" AAnone \
 	"A runs the long job and the one that may run again; the third is queued"
+wa=$(worker_pid "$LJ_CONFIG")
+LONGJOB_CONFIG=$B_CONFIG "$top_builddir/longjob" status >"$LJ_TMP/status-b"
+grep -q "^  $(hostname):$LJ_STATE/spool  pid $wa, " "$LJ_TMP/status-b"
+lj_check $? "longjob status on B lists A's worker ($(grep -A3 '^hosts' "$LJ_TMP/status-b" | tr '\n' '|'))"
 rm -f "$LJ_TMP/runs-a"
 # Its server and the FastCGI programs it started, its worker, and its keepers
 # and handlers (their run directory, or their cwd, in A's spool).
