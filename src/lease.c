@@ -50,26 +50,41 @@ lease_take(const char *spool)
 }
 
 int
-lease_held(const char *spool)
+lease_open(const char *spool)
 {
 	char *path = xasprintf("%s/%s", spool, LEASE_FILE);
-	struct flock l;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = errno;
 
-	if (fd < 0) {
-		rc = errno == ENOENT ? 0 : -1;
-		if (rc < 0)
-			log_error("%s: %s", path, strerror(errno));
-		free(path);
-		return rc;
-	}
-	lease_lock(&l);
-	rc = fcntl(fd, F_OFD_GETLK, &l);
-	if (rc != 0)
-		log_error("%s: test lock: %s", path, strerror(errno));
-	close(fd);
+	if (fd < 0 && err != ENOENT)
+		log_error("%s: %s", path, strerror(err));
 	free(path);
-	return rc != 0 ? -1 : l.l_type != F_UNLCK;
+	errno = err;	/* lease_held tells "none yet" by it */
+	return fd;
+}
+
+int
+lease_held_fd(int fd)
+{
+	struct flock l;
+
+	lease_lock(&l);
+	if (fcntl(fd, F_OFD_GETLK, &l) != 0) {
+		log_error("the lease file: test lock: %s", strerror(errno));
+		return -1;
+	}
+	return l.l_type != F_UNLCK;
+}
+
+int
+lease_held(const char *spool)
+{
+	int fd = lease_open(spool), rc;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	rc = lease_held_fd(fd);
+	close(fd);
+	return rc;
 }
 
 void

@@ -24,6 +24,13 @@
 int lease_take(const char *spool);
 /* 1 if some process holds the lease, 0 if none does, -1 on an error (logged). */
 int lease_held(const char *spool);
+/*
+ * The same through a descriptor of the lease file kept open, for one who
+ * asks often.  lease_open: -1 if there is no lease file yet (errno ENOENT)
+ * or on an error (logged).
+ */
+int lease_open(const char *spool);
+int lease_held_fd(int fd);
 /* Gives the lease up. */
 void lease_drop(int fd);
 

@@ -20,6 +20,7 @@ struct revive {
 	char *spool;
 	char **argv, **envp;	/* the worker's, copied */
 	long long due_ms;	/* the next look */
+	int lease_fd;		/* the lease file, kept open for the looks; or -1 */
 	int lock_fd;		/* REVIVE_FILE, locked while a worker we started starts; or -1 */
 	long long wait_until;	/* when we stop waiting for it */
 };
@@ -48,8 +49,31 @@ revive_new(const char *spool, char *const argv[], char *const envp[], long long 
 	v->argv = revive_copy(argv);
 	v->envp = revive_copy(envp);
 	v->due_ms = now_ms + REVIVE_LOOK_MS;
-	v->lock_fd = -1;
+	v->lease_fd = v->lock_fd = -1;
 	return v;
+}
+
+/*
+ * A look: 1 if a worker holds the lease, 0 if none seems to.  Through the
+ * descriptor kept open (a thousand keepers look 200 times a second); a
+ * "none" is checked afresh before anything is started (revive_start), and
+ * the descriptor is opened again then, in case the file was replaced.
+ */
+static int
+revive_look(struct revive *v)
+{
+	if (v->lease_fd < 0 && (v->lease_fd = lease_open(v->spool)) < 0)
+		return 0;
+	return lease_held_fd(v->lease_fd) != 0;
+}
+
+/* Opens the lease file anew for the next looks. */
+static void
+revive_reopen(struct revive *v)
+{
+	if (v->lease_fd >= 0)
+		close(v->lease_fd);
+	v->lease_fd = lease_open(v->spool);
 }
 
 /* Takes REVIVE_FILE's lock without waiting: its descriptor, or -1 (another keeper holds it). */
@@ -89,8 +113,10 @@ revive_start(struct revive *v, long long now_ms)
 	char *why = NULL;
 
 	v->wait_until = now_ms + REVIVE_WAIT_MS;
-	if (lease_held(v->spool) != 0)
+	if (lease_held(v->spool) != 0) {
+		revive_reopen(v);
 		return;
+	}
 	log_warn("no worker holds the lease of %s: starting one (%s)", v->spool, v->argv[0]);
 	if (spawn_detached(v->argv[0], v->argv, v->envp, &why) != 0) {
 		log_error("cannot start the worker (%s): %s", v->argv[0], why);
@@ -122,7 +148,7 @@ revive_tick(struct revive *v, long long now_ms)
 		revive_unlock(v);
 		return v->due_ms;
 	}
-	if (lease_held(v->spool) != 0 || (v->lock_fd = revive_lock(v)) < 0)
+	if (revive_look(v) || (v->lock_fd = revive_lock(v)) < 0)
 		return v->due_ms;
 	revive_start(v, now_ms);
 	v->due_ms = now_ms + REVIVE_POLL_MS;
@@ -135,6 +161,8 @@ revive_free(struct revive *v)
 	if (v == NULL)
 		return;
 	revive_unlock(v);
+	if (v->lease_fd >= 0)
+		close(v->lease_fd);
 	xfree_strings(v->argv);
 	xfree_strings(v->envp);
 	free(v->spool);
