@@ -2,7 +2,8 @@
 # Retention: ended jobs past retain_s are removed with their events, spool
 # files and artifacts, opportunistically (by a worker that has nothing left
 # to run) and by `longjob gc`; over 1,000 jobs the database and the spool
-# stop growing.  Through lighttpd, once (this is about the store).
+# stop growing.  Through lighttpd, once (this is about the store), on
+# SQLite; retention-pg.sh runs it on PostgreSQL.
 . "$(dirname "$0")/lib.sh"
 lj_test_handlers
 lj_write_config
@@ -12,13 +13,16 @@ lj_config_set retain_s 1
 lj_add_type echo "{ \"argv\": [\"/bin/sh\", \"-c\", \"echo x >art.txt; echo file art.txt; echo 'result {}'\"] }"
 lj_start
 S=$LJ_URL/longjob/submit
-db=$LJ_STATE/longjob.db
-count() { sqlite3 "$db" "SELECT count(*) FROM $1"; }
+count() { lj_sql "SELECT count(*) FROM $1"; }
 # Bytes of the database file, checkpointed first (the WAL is bounded by
-# SQLite's auto-checkpoint and reused).
+# SQLite's auto-checkpoint and reused); on PostgreSQL, of the database.
 db_bytes() {
-	sqlite3 "$db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
-	wc -c <"$db"
+	if [ "$LJ_STORE" = postgresql ]; then
+		lj_sql 'SELECT pg_database_size(current_database())'
+		return
+	fi
+	lj_sql 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+	wc -c <"$LJ_STATE/longjob.db"
 }
 
 # One round: 250 jobs through the web server, run to their end.
@@ -48,15 +52,20 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 lj_check $([ "$(count jobs)" -le 1 ]; echo $?) "a worker with nothing left removed the old jobs ($(count jobs) left)"
-lj_is "$(count events)" "$(sqlite3 "$db" 'SELECT count(*) FROM events WHERE job_id IN (SELECT id FROM jobs)')" \
+lj_is "$(count events)" "$(lj_sql 'SELECT count(*) FROM events WHERE job_id IN (SELECT id FROM jobs)')" \
 	"with their events"
-lj_is "$(count artifacts)" "$(sqlite3 "$db" 'SELECT count(*) FROM artifacts WHERE job_id IN (SELECT id FROM jobs)')" \
+lj_is "$(count artifacts)" "$(lj_sql 'SELECT count(*) FROM artifacts WHERE job_id IN (SELECT id FROM jobs)')" \
 	"and their artifacts"
 lj_check $([ "$(ls "$LJ_STATE/spool" | wc -l)" -le 1 ]; echo $?) "and their spool directories ($(ls "$LJ_STATE/spool" | wc -l) left)"
 # Rounds 2 to 4 reuse what the earlier ones freed: no growth beyond the first rounds.
 set -- $sizes
-[ "$4" -le $(($2 * 5 / 4 + 65536)) ]
-lj_check $? "the database did not grow without bound (round 2: $2, round 4: $4 bytes)"
+if [ "$LJ_STORE" = postgresql ]; then
+	# Its space comes back with (auto)vacuum, on the server's schedule, not ours.
+	echo "# SKIP the database size check on PostgreSQL: autovacuum, not longjob, reuses its space"
+else
+	[ "$4" -le $(($2 * 5 / 4 + 65536)) ]
+	lj_check $? "the database did not grow without bound (round 2: $2, round 4: $4 bytes)"
+fi
 sleep 1.1
 "$top_builddir/longjob" gc >"$LJ_TMP/gc.out"
 lj_is "$(count jobs)" 0 "longjob gc (retain_s) removes the rest: $(cat "$LJ_TMP/gc.out")"
