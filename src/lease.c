@@ -23,7 +23,13 @@ lease_lock(struct flock *l)
 int
 lease_take(const char *spool)
 {
-	char *path = xasprintf("%s/%s", spool, LEASE_FILE);
+	return lease_take_file(spool, LEASE_FILE);
+}
+
+int
+lease_take_file(const char *spool, const char *name)
+{
+	char *path = xasprintf("%s/%s", spool, name);
 	struct flock l;
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 

@@ -22,6 +22,8 @@
  * another process holds it, -1 on an error (logged).
  */
 int lease_take(const char *spool);
+/* The same for another lock file of the spool's (revive.h's). */
+int lease_take_file(const char *spool, const char *name);
 /* 1 if some process holds the lease, 0 if none does, -1 on an error (logged). */
 int lease_held(const char *spool);
 /*

@@ -1,10 +1,7 @@
 /* revive: a keeper whose worker is gone starts another.  See revive.h. */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "lease.h"
@@ -80,26 +77,9 @@ revive_reopen(struct revive *v)
 static int
 revive_lock(const struct revive *v)
 {
-	char *path = xasprintf("%s/%s", v->spool, REVIVE_FILE);
-	struct flock l;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = lease_take_file(v->spool, REVIVE_FILE);
 
-	if (fd < 0) {
-		log_error("%s: %s", path, strerror(errno));
-		free(path);
-		return -1;
-	}
-	memset(&l, 0, sizeof l);
-	l.l_type = F_WRLCK;
-	l.l_whence = SEEK_SET;
-	if (fcntl(fd, F_OFD_SETLK, &l) != 0) {
-		if (errno != EAGAIN && errno != EACCES)
-			log_error("%s: lock: %s", path, strerror(errno));
-		close(fd);
-		fd = -1;
-	}
-	free(path);
-	return fd;
+	return fd >= 0 ? fd : -1;
 }
 
 /*
