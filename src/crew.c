@@ -357,8 +357,14 @@ crew_read(struct crew *c)
 	size_t i;
 	int more = 0;
 
-	if (c->batch.n >= BATCH_FULL)
+	if (c->batch.n >= BATCH_FULL) {
+		/* Nothing is read: the keepers of jobs that go on writing hold them back. */
+		for (i = 0; i < c->n; i++) {
+			if (c->all[i]->ready)
+				runner_behind(c->all[i]->r);
+		}
 		return 0;
+	}
 	for (i = 0; i < c->n; i++) {
 		struct member *m = c->all[i];
 

@@ -237,7 +237,7 @@ keep_ack_unmap(struct keep_ack *a)
 static int
 keep_exit_valid(const struct keep_exit *e)
 {
-	if (e->pid <= 0 || e->pid > 0x7fffffff || e->err_len > KEEP_ERR_TAIL)
+	if (e->pid <= 0 || e->pid > 0x7fffffff || e->err_len > KEEP_ERR_TAIL || e->out < -1)
 		return 0;
 	if (e->signal == 0)
 		return e->code >= 0 && e->code <= 255;
@@ -257,8 +257,13 @@ keep_exit_write(const char *rundir, const char *id, const struct keep_exit *e)
 		    e->code, e->signal);
 		return -1;
 	}
-	n = snprintf(header, sizeof header, "pid %ld code %d signal %d err %zu\n", e->pid,
-	    e->code, e->signal, e->err_len);
+	/* An unknown size is no "out" at all, as a keeper from before it wrote. */
+	if (e->out >= 0)
+		n = snprintf(header, sizeof header, "pid %ld code %d signal %d err %zu out %lld\n",
+		    e->pid, e->code, e->signal, e->err_len, e->out);
+	else
+		n = snprintf(header, sizeof header, "pid %ld code %d signal %d err %zu\n", e->pid,
+		    e->code, e->signal, e->err_len);
 	tmp = keep_path(rundir, id, ".exit.tmp");
 	path = keep_path(rundir, id, ".exit");
 	/*
@@ -341,20 +346,25 @@ static int
 keep_exit_parse(const char *data, size_t n, struct keep_exit *e)
 {
 	const char *p = data, *nl = memchr(data, '\n', n < KEEP_HEADER_MAX ? n : KEEP_HEADER_MAX);
-	long long pid, code, sig, len;
+	long long pid, code, sig, len, out = -1;
 
 	if (nl == NULL)
 		return -1;
 	if (keep_field(&p, nl, "pid", 1, 0x7fffffff, &pid) != 0 || p == nl || *p++ != ' ' ||
 	    keep_field(&p, nl, "code", -1, 255, &code) != 0 || p == nl || *p++ != ' ' ||
 	    keep_field(&p, nl, "signal", 0, NSIG - 1, &sig) != 0 || p == nl || *p++ != ' ' ||
-	    keep_field(&p, nl, "err", 0, KEEP_ERR_TAIL, &len) != 0 || p != nl)
+	    keep_field(&p, nl, "err", 0, KEEP_ERR_TAIL, &len) != 0)
+		return -1;
+	/* "out" came later: a keeper from before it (an upgrade) writes none. */
+	if (p != nl && (*p++ != ' ' || keep_field(&p, nl, "out", 0, INT64_MAX / 2, &out) != 0 ||
+	    p != nl))
 		return -1;
 	if ((size_t)(nl + 1 - data) + (size_t)len != n)
 		return -1;
 	e->pid = (long)pid;
 	e->code = (int)code;
 	e->signal = (int)sig;
+	e->out = out;
 	e->err_len = (size_t)len;
 	memcpy(e->err, nl + 1, e->err_len);
 	e->err[e->err_len] = '\0';

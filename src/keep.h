@@ -11,16 +11,22 @@
  *   - runs the handler as its child, in the handler's own process group,
  *     with PR_SET_PDEATHSIG (a keeper killed with -9 takes its handler
  *     along), and is the subreaper of everything the handler starts;
- *   - copies the handler's stdout, as it comes, to <id>.out, appending only:
- *     the worker reads it from the offset it last committed to the store,
- *     so a line is recorded exactly once whichever worker reads it;
- *   - stops reading when what it wrote is more than KEEP_LAG_MAX ahead of
- *     <id>.ack (the committed offset, 8 bytes the worker updates through a
- *     shared mapping): the handler then blocks on its full pipe as it would
- *     on a slow worker, and the file never holds more than that unread;
+ *   - gives the handler <id>.out, opened for appending, as its stdout: the
+ *     worker reads it from the offset it last committed to the store, so a
+ *     line is recorded exactly once whichever worker reads it, and nobody
+ *     copies it on the way (the keeper sleeps while its handler prints);
+ *   - stops the handler's group (SIGSTOP) when .out is more than
+ *     KEEP_LAG_MAX ahead of <id>.ack (the committed offset, 8 bytes the
+ *     worker updates through a shared mapping), and lets it go on
+ *     (SIGCONT) at half of that: it looks when the worker asks (SIGUSR1,
+ *     sent when the worker sees the lag pass the cap) and every few seconds
+ *     on its own, for a worker that is gone; so the file holds at most
+ *     about that much unread, and the worker frees the disk behind what it
+ *     committed (a hole punched);
  *   - keeps the last KEEP_ERR_TAIL bytes of stderr;
- *   - when the handler exits, drains its pipes, writes <id>.exit (status
- *     and stderr tail, renamed into place, so it is whole or absent), then
+ *   - when the handler exits, drains its stderr pipe, writes <id>.exit
+ *     (status, stderr tail and the size of .out then, past which the
+ *     worker reads nothing; renamed into place, so it is whole or absent), then
  *     stops what is left of its group and orphans (SIGTERM, SIGKILL after
  *     KEEP_GRACE_MS) and exits;
  *   - on SIGTERM (a cancel, a timeout: the worker's), sends SIGTERM to the
@@ -54,6 +60,7 @@ struct keep_exit {
 	long pid;		/* the handler's pid */
 	int code;		/* its exit status, or -1 if a signal ended it */
 	int signal;		/* the signal that ended it, or 0 */
+	long long out;		/* the size of <id>.out when its exit was seen; -1: not said */
 	size_t err_len;
 	char err[KEEP_ERR_TAIL + 1];	/* the tail of its stderr, NUL-terminated */
 };

@@ -13,10 +13,8 @@
  * job's input file on stdin, /dev/null on stdout, its own log on stderr and
  * exactly the handler's environment.  HANDLER [ARG...] is the handler's
  * argv, HANDLER its path too.  Exit status: 0 once <ID>.exit is written and
- * the job's processes are gone; 1 if <ID>.exit could not be written (or
- * the handler's output could not be kept: a job whose output is incomplete
- * must not look finished); 2 on bad arguments; 111 if the handler could
- * not be started.  The worker fails a job whose keeper is gone without an
+ * the job's processes are gone; 1 if <ID>.exit could not be written; 2 on
+ * bad arguments; 111 if the handler could not be started.  The worker fails a job whose keeper is gone without an
  * <ID>.exit.
  *
  * DESIGN.  One poll loop and no signal handler: SIGTERM and SIGCHLD are
@@ -27,19 +25,25 @@
  * its pid, the id of its process group, cannot be reused, so signalling
  * the group reaches only the job's processes.
  *
- * Stdout goes to <ID>.out through one bounded buffer: a chunk is read only
- * once the previous one is written, and only as much as the lag cap leaves
- * (what .out holds past <ID>.ack, the worker's committed offset, stays
- * within KEEP_LAG_MAX).  When the cap is reached, or a write fails (a full
- * disk), the pipe is not read: the handler blocks on it as on a slow
- * reader, and the keeper looks again every 20 ms (the cap) or every second
- * (the write).  Stderr is read all the time; only its tail is kept.
+ * Stdout is <ID>.out itself, opened for appending: the handler writes its
+ * lines where the worker reads them, and the keeper wakes for none of them
+ * (it copied them from a pipe until 7 December 2026: one wake-up, a read
+ * and a write per line, 4 % of a core for 1,000 jobs at a line a second,
+ * bench/README.md).  The lag cap (what .out holds past <ID>.ack, the
+ * worker's committed offset, stays near KEEP_LAG_MAX) is kept by stopping
+ * the handler's group with SIGSTOP, and SIGCONT once the worker has
+ * committed half of it.  The keeper looks when the worker asks (SIGUSR1:
+ * it saw the lag pass the cap) and, for a worker that is gone, with every
+ * look at the lease (KEEPER_LOOK_MS); while it holds the job, every
+ * KEEPER_LAG_POLL_MS.  Stderr is a pipe, read all the time; only its tail
+ * is kept.
  *
- * When the handler has exited, its pipes are drained without waiting for
- * EOF (children it leaves may hold them for ever), at most 1 MiB each, the
- * lag cap no longer applying; then <ID>.exit is written, and what is left
- * of the job (its process group, and the orphans this keeper adopted as
- * their subreaper, those that left the group too) gets SIGTERM, SIGKILL
+ * When the handler has exited, the size of .out is noted (the worker reads
+ * no further: what children it leaves write later is not the job's), its
+ * stderr pipe is drained without waiting for EOF (children may hold it for
+ * ever), at most 1 MiB; then <ID>.exit is written, and what is left of the
+ * job (its process group, and the orphans this keeper adopted as their
+ * subreaper, those that left the group too) gets SIGTERM, SIGKILL
  * KEEP_GRACE_MS later, and is reaped.
  */
 #include "config.h"
@@ -66,22 +70,19 @@
 
 extern char **environ;
 
-#define KEEPER_CHUNK (64 * 1024)	/* stdout held at most: read, not yet written */
 #define KEEPER_ERR_READ 4096		/* stderr read at once */
 /*
- * What is read from each pipe once the handler has exited: what it wrote
- * is all there, in at most a pipe's size, which an unprivileged handler can
- * raise to /proc/sys/fs/pipe-max-size (1 MiB by default); children that
- * keep writing cannot hold the keeper past that.
+ * What is read from the stderr pipe once the handler has exited: what it
+ * wrote is all there, in at most a pipe's size, which an unprivileged
+ * handler can raise to /proc/sys/fs/pipe-max-size (1 MiB by default);
+ * children that keep writing cannot hold the keeper past that.
  */
 #define KEEPER_DRAIN_MAX (1024 * 1024)
 #define KEEPER_LAG_POLL_MS 20		/* how often the ack is looked at while the cap holds */
-#define KEEPER_RETRY_MS 1000		/* how often a failed write is tried again */
+#define KEEPER_LOOK_MS 5000		/* the lag looked at without being asked (revive.h looks as often) */
 #define KEEPER_EXIT_POLL_MS 100		/* how often the exit is looked for without a pidfd */
 #define KEEPER_REAP_POLL_MS 50		/* how often what is left of the job is looked for */
 #define KEEPER_REAP_MAX_MS 5000		/* how long after SIGKILL the keeper waits for it */
-/* How long output that cannot be written is tried again once the handler has exited. */
-#define KEEPER_FLUSH_MAX_MS 30000
 #define KEEPER_ENV_MAX 8		/* -e options at most */
 
 struct keeper {
@@ -89,16 +90,13 @@ struct keeper {
 	const char *id;
 	pid_t pid;		/* the handler; a zombie once it exited, until the end */
 	int pidfd;		/* readable once it has exited, or -1 */
-	int sigfd;		/* SIGTERM and SIGCHLD */
-	int out_pipe;		/* our ends of its stdout and stderr; -1 once closed */
-	int err_pipe;
-	int out_fd;		/* <id>.out, appending */
+	int sigfd;		/* SIGTERM, SIGCHLD and SIGUSR1 */
+	int err_pipe;		/* our end of its stderr; -1 once closed */
+	int out_fd;		/* <id>.out, appending: its stdout */
+	long long out_size;	/* the size of .out when it exited; -1: not known */
 	struct keep_ack *ack;
-	int64_t written;	/* the size of <id>.out: what was written to it */
-	char *pend;		/* stdout read but not yet written, KEEPER_CHUNK at most */
-	size_t pend_off, pend_len;
-	int write_err;		/* the errno of the write that fails, 0 while writes work */
-	long long retry_ms;	/* when a failed write is tried again */
+	long long lag_ms;	/* when the lag is looked at next */
+	int held;		/* its group is stopped (SIGSTOP) until the worker catches up */
 	char err[KEEP_ERR_TAIL];	/* the tail of stderr */
 	size_t err_len;
 	long long kill_ms;	/* when SIGKILL follows the SIGTERM sent; 0: none sent */
@@ -152,7 +150,7 @@ keeper_stdio(void)
 }
 
 /*
- * Blocks SIGTERM and SIGCHLD for the signalfd; ignores what would kill the
+ * Blocks SIGTERM, SIGCHLD and SIGUSR1 for the signalfd; ignores what would kill the
  * keeper for nothing (it has no terminal, and writes to no pipe); SIGCHLD
  * at its default, in case an ignored one was inherited: children would
  * then be reaped by the kernel, and the handler's status lost.  0 or -1.
@@ -169,6 +167,7 @@ keeper_signals(struct keeper *k)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
 	    (k->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
 		log_error("job %s: signalfd: %s", k->id, strerror(errno));
@@ -185,49 +184,39 @@ keeper_open(struct keeper *k)
 	struct stat sb;
 
 	k->out_fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-	if (k->out_fd < 0 || fstat(k->out_fd, &sb) != 0) {
-		log_error("job %s: %s: %s", k->id, path, strerror(errno));
+	if (k->out_fd < 0 || fstat(k->out_fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		log_error("job %s: %s: %s", k->id, path, k->out_fd < 0 || errno != 0 ?
+		    strerror(errno) : "not a file");
 		free(path);
 		return -1;
 	}
 	free(path);
-	/* Offsets in .ack count from the start of the file, which may not be empty. */
-	k->written = (int64_t)sb.st_size;
 	if ((k->ack = keep_ack_map(k->rundir, k->id, 0)) == NULL)
 		return -1;
 	return 0;
 }
 
 /*
- * Starts the handler (argv[0] its path) with our stdin and environment and
- * pipes for its stdout and stderr, in its own process group, killed if we
- * die; 0 or -1 (logged).
+ * Starts the handler (argv[0] its path) with our stdin and environment,
+ * <id>.out as its stdout and a pipe for its stderr, in its own process
+ * group, killed if we die; 0 or -1 (logged).
  */
 static int
 keeper_start(struct keeper *k, char *const argv[])
 {
-	int out[2], err[2], fds[3];
+	int err[2], fds[3];
 
-	if (pipe2(out, O_CLOEXEC) != 0) {
-		log_error("job %s: pipe: %s", k->id, strerror(errno));
-		return -1;
-	}
 	if (pipe2(err, O_CLOEXEC) != 0) {
 		log_error("job %s: pipe: %s", k->id, strerror(errno));
-		close(out[0]);
-		close(out[1]);
 		return -1;
 	}
-	/* Our ends only: once the handler exits, its pipes are read until empty, not until EOF. */
-	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	/* Our end only: once the handler exits, its pipe is read until empty, not until EOF. */
 	fcntl(err[0], F_SETFL, O_NONBLOCK);
 	fds[0] = 0;
-	fds[1] = out[1];
+	fds[1] = k->out_fd;
 	fds[2] = err[1];
 	k->pid = spawn_process(argv[0], argv, environ, ".", fds);
-	close(out[1]);
 	close(err[1]);
-	k->out_pipe = out[0];
 	k->err_pipe = err[0];
 	if (k->pid < 0)
 		return -1;
@@ -248,13 +237,20 @@ keeper_signal(struct keeper *k, int sig)
 	spawn_orphans(k->pid, sig);
 }
 
-/* Starts stopping the job: SIGTERM now (once), SIGKILL when the grace period is over. */
+/*
+ * Starts stopping the job: SIGTERM now (once), SIGKILL when the grace
+ * period is over.  A group held back is let go on, to take its SIGTERM.
+ */
 static void
 keeper_term(struct keeper *k)
 {
 	if (k->kill_ms != 0)
 		return;
 	keeper_signal(k, SIGTERM);
+	if (k->held) {
+		keeper_signal(k, SIGCONT);
+		k->held = 0;
+	}
 	k->kill_ms = keeper_now_ms() + KEEP_GRACE_MS;
 }
 
@@ -269,7 +265,10 @@ keeper_timers(struct keeper *k)
 	}
 }
 
-/* Takes the signals that came: SIGTERM stops the job; SIGCHLD, an orphan to reap. */
+/*
+ * Takes the signals that came: SIGTERM stops the job; SIGCHLD, an orphan
+ * to reap; SIGUSR1, the worker saw the lag pass the cap: looked at now.
+ */
 static void
 keeper_on_signals(struct keeper *k)
 {
@@ -280,6 +279,8 @@ keeper_on_signals(struct keeper *k)
 	while (read(k->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGCHLD)
 			chld = 1;
+		else if (si.ssi_signo == SIGUSR1)
+			k->lag_ms = 0;
 		else if (si.ssi_signo == SIGTERM && k->kill_ms == 0) {
 			log_info("job %s: SIGTERM: stopping its handler (pid %ld)", k->id,
 			    (long)k->pid);
@@ -357,53 +358,6 @@ keeper_read(struct keeper *k, int *fd, char *buf, size_t max)
 	return 0;
 }
 
-/*
- * Writes the stdout held to <id>.out: 0 once all of it is, -1 if a write
- * failed (the rest is kept and tried again at retry_ms; said once).
- */
-static int
-keeper_flush(struct keeper *k)
-{
-	ssize_t n;
-	int err;
-
-	while (k->pend_len > 0) {
-		n = write(k->out_fd, k->pend + k->pend_off, k->pend_len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n < 0 ? errno : EIO;
-			if (k->write_err != err)
-				log_error("job %s: writing its output: %s; the handler waits, and "
-				    "%zu bytes are written again every second", k->id, strerror(err),
-				    k->pend_len);
-			k->write_err = err;
-			k->retry_ms = keeper_now_ms() + KEEPER_RETRY_MS;
-			return -1;
-		}
-		k->pend_off += (size_t)n;
-		k->pend_len -= (size_t)n;
-		k->written += n;
-	}
-	k->pend_off = 0;
-	if (k->write_err != 0) {
-		log_info("job %s: its output is written again", k->id);
-		k->write_err = 0;
-	}
-	return 0;
-}
-
-/* Reads a chunk of stdout, at most max, and writes it to <id>.out. */
-static void
-keeper_out(struct keeper *k, size_t max)
-{
-	if (k->pend_len > 0 || k->out_pipe < 0)
-		return;
-	k->pend_len = keeper_read(k, &k->out_pipe, k->pend, max);
-	if (k->pend_len > 0)
-		keeper_flush(k);
-}
-
 /* Reads a chunk of stderr into the tail: bytes read, 0 if none now (or closed). */
 static size_t
 keeper_err(struct keeper *k)
@@ -427,23 +381,50 @@ keeper_err(struct keeper *k)
 }
 
 /*
- * How much stdout may be read now: what keeps <id>.out within KEEP_LAG_MAX
- * of the worker's ack, at most a chunk.  An ack outside [0, written] is
- * the worker's bug: it is taken as the nearest bound.
+ * How far <id>.out is ahead of the worker's ack, or -1 if its size cannot
+ * be had.  An ack outside [0, size] is the worker's bug: it is taken as
+ * the nearest bound.
  */
-static size_t
-keeper_room(const struct keeper *k)
+static long long
+keeper_lag(const struct keeper *k)
 {
-	int64_t ack = keep_ack_get(k->ack), room;
+	struct stat sb;
+	int64_t ack = keep_ack_get(k->ack);
 
+	if (fstat(k->out_fd, &sb) != 0)
+		return -1;
 	if (ack < 0)
 		ack = 0;
-	if (ack > k->written)
-		ack = k->written;
-	room = ack + KEEP_LAG_MAX - k->written;
-	if (room <= 0)
-		return 0;
-	return room < KEEPER_CHUNK ? (size_t)room : KEEPER_CHUNK;
+	if (ack > (int64_t)sb.st_size)
+		ack = (int64_t)sb.st_size;
+	return (long long)sb.st_size - ack;
+}
+
+/*
+ * The lag cap: the handler's group stopped when .out is more than
+ * KEEP_LAG_MAX ahead of the ack, let go on once it is half of that; looked
+ * at again soon while held, else at the next look.  Not while the job is
+ * being stopped (keeper_term lets it go on).
+ */
+static void
+keeper_hold(struct keeper *k, long long now)
+{
+	long long lag;
+
+	if (now < k->lag_ms || k->kill_ms != 0)
+		return;
+	lag = keeper_lag(k);
+	if (!k->held && lag > KEEP_LAG_MAX) {
+		log_info("job %s: its output is %lld bytes ahead of what is recorded: "
+		    "its processes are stopped until the worker catches up", k->id, lag);
+		keeper_signal(k, SIGSTOP);
+		k->held = 1;
+	} else if (k->held && lag >= 0 && lag <= KEEP_LAG_MAX / 2) {
+		log_info("job %s: the worker caught up: its processes go on", k->id);
+		keeper_signal(k, SIGCONT);
+		k->held = 0;
+	}
+	k->lag_ms = now + (k->held ? KEEPER_LAG_POLL_MS : KEEPER_LOOK_MS);
 }
 
 /* 1 while the keeper looks after the worker: not once it stops the job. */
@@ -455,14 +436,12 @@ keeper_reviving(const struct keeper *k)
 
 /* Milliseconds the poll may sleep: -1 when only a descriptor can wake it. */
 static int
-keeper_timeout(const struct keeper *k, size_t room)
+keeper_timeout(const struct keeper *k)
 {
 	long long now = keeper_now_ms(), next = -1;
 
-	if (k->pend_len > 0)
-		next = k->retry_ms;
-	else if (k->out_pipe >= 0 && room == 0)
-		next = now + KEEPER_LAG_POLL_MS;
+	if (k->kill_ms == 0)
+		next = k->lag_ms;
 	if (k->kill_ms != 0 && !k->killed && (next < 0 || k->kill_ms < next))
 		next = k->kill_ms;
 	if (k->pidfd < 0 && (next < 0 || now + KEEPER_EXIT_POLL_MS < next))
@@ -474,24 +453,19 @@ keeper_timeout(const struct keeper *k, size_t room)
 	return next > now ? (int)(next - now) : 0;
 }
 
-/* Copies the handler's output while it runs, until it exits; 0, or -1 if poll fails. */
+/* Looks after the handler while it runs, until it exits; 0, or -1 if poll fails. */
 static int
 keeper_run(struct keeper *k)
 {
-	struct pollfd p[4];
-	int n, out_i, err_i, sig_i;
-	size_t room;
+	struct pollfd p[3];
+	int n, err_i, sig_i;
 
 	while (!keeper_exited(k)) {
 		if (keeper_reviving(k))
 			k->revive_ms = revive_tick(k->revive, keeper_now_ms());
+		keeper_hold(k, keeper_now_ms());
 		n = 0;
-		out_i = err_i = -1;
-		room = k->pend_len == 0 && k->out_pipe >= 0 ? keeper_room(k) : 0;
-		if (room > 0) {
-			out_i = n;
-			p[n++].fd = k->out_pipe;
-		}
+		err_i = -1;
 		if (k->err_pipe >= 0) {
 			err_i = n;
 			p[n++].fd = k->err_pipe;
@@ -504,16 +478,12 @@ keeper_run(struct keeper *k)
 			p[i].events = POLLIN;
 			p[i].revents = 0;
 		}
-		if (poll(p, (nfds_t)n, keeper_timeout(k, room)) < 0 && errno != EINTR) {
+		if (poll(p, (nfds_t)n, keeper_timeout(k)) < 0 && errno != EINTR) {
 			log_error("job %s: poll: %s", k->id, strerror(errno));
 			return -1;
 		}
 		if (p[sig_i].revents != 0)
 			keeper_on_signals(k);
-		if (k->pend_len > 0 && keeper_now_ms() >= k->retry_ms)
-			keeper_flush(k);
-		if (out_i >= 0 && p[out_i].revents != 0)
-			keeper_out(k, room);
 		if (err_i >= 0 && p[err_i].revents != 0)
 			keeper_err(k);
 		keeper_timers(k);
@@ -522,44 +492,23 @@ keeper_run(struct keeper *k)
 }
 
 /*
- * The handler has exited: what it wrote is in its pipes.  Reads it without
- * waiting for EOF, which children that hold the pipes may never give, at
- * most KEEPER_DRAIN_MAX from each, and writes stdout past the lag cap.
- * Then closes the pipes.  -1 if its output could not be written within
- * KEEPER_FLUSH_MAX_MS.
+ * The handler has exited: notes the size of .out (what the worker reads,
+ * and no further), then reads what is in its stderr pipe without waiting
+ * for EOF, which children that hold it may never give, at most
+ * KEEPER_DRAIN_MAX, and closes the pipe.
  */
-static int
+static void
 keeper_drain(struct keeper *k)
 {
-	long long give_up = keeper_now_ms() + KEEPER_FLUSH_MAX_MS;
-	size_t got = 0, n;
+	struct stat sb;
+	size_t got, n;
 
-	for (;;) {
-		if (k->pend_len > 0) {
-			if (keeper_flush(k) == 0)
-				continue;
-			if (keeper_now_ms() >= give_up) {
-				log_error("job %s: %zu bytes of its output could not be written: %s",
-				    k->id, k->pend_len, strerror(k->write_err));
-				return -1;
-			}
-			keeper_pause(k, k->retry_ms);
-			continue;
-		}
-		if (k->out_pipe < 0 || got >= KEEPER_DRAIN_MAX)
-			break;
-		n = KEEPER_DRAIN_MAX - got < KEEPER_CHUNK ? KEEPER_DRAIN_MAX - got : KEEPER_CHUNK;
-		if ((k->pend_len = keeper_read(k, &k->out_pipe, k->pend, n)) == 0)
-			break;
-		got += k->pend_len;
-	}
+	k->out_size = fstat(k->out_fd, &sb) == 0 ? (long long)sb.st_size : -1;
 	for (got = 0; k->err_pipe >= 0 && got < KEEPER_DRAIN_MAX; got += n) {
 		if ((n = keeper_err(k)) == 0)
 			break;
 	}
-	keeper_close(&k->out_pipe);
 	keeper_close(&k->err_pipe);
-	return 0;
 }
 
 /* Writes <id>.exit: how the handler ended and its stderr's tail; 0 or -1 (logged). */
@@ -572,6 +521,7 @@ keeper_record(struct keeper *k)
 	e.pid = (long)k->pid;
 	e.code = k->code;
 	e.signal = k->signal;
+	e.out = k->out_size;
 	e.err_len = k->err_len;
 	memcpy(e.err, k->err, k->err_len);
 	if (keep_exit_write(k->rundir, k->id, &e) != 0)
@@ -617,13 +567,11 @@ keeper_stop(struct keeper *k)
 static void
 keeper_free(struct keeper *k)
 {
-	keeper_close(&k->out_pipe);
 	keeper_close(&k->err_pipe);
 	keeper_close(&k->out_fd);
 	keeper_close(&k->pidfd);
 	keeper_close(&k->sigfd);
 	keep_ack_unmap(k->ack);
-	free(k->pend);
 	revive_free(k->revive);
 }
 
@@ -700,8 +648,8 @@ main(int argc, char **argv)
 	k.rundir = argv[1];
 	k.id = argv[2];
 	k.pid = -1;
-	k.pidfd = k.sigfd = k.out_pipe = k.err_pipe = k.out_fd = -1;
-	k.pend = xmalloc(KEEPER_CHUNK);
+	k.pidfd = k.sigfd = k.err_pipe = k.out_fd = -1;
+	k.out_size = -1;
 	keeper_stdio();
 	/* Before the handler starts: what it leaves behind must become ours, not init's. */
 	spawn_subreaper();
@@ -712,7 +660,7 @@ main(int argc, char **argv)
 	keeper_revive(&k, &o);
 	rc = keeper_run(&k);
 	if (rc == 0)
-		rc = keeper_drain(&k);
+		keeper_drain(&k);
 	if (rc == 0 && !k.lost)
 		rc = keeper_record(&k);
 	else

@@ -40,6 +40,8 @@
 
 /* The file's blocks behind the committed offset are freed this many bytes at a time. */
 #define RUNNER_PUNCH (1024 * 1024)
+/* A keeper is asked to look at its lag at most this often (ms). */
+#define RUNNER_HOLD_ASK_MS 100
 
 struct run {
 	const struct config *cfg;
@@ -59,6 +61,7 @@ struct run {
 	int64_t punched;		/* the file's blocks are freed up to here */
 	int64_t acking;			/* the offset of the batch being committed */
 	int64_t acked;			/* the offset the keeper was last told (-1: none) */
+	long long hold_asked_ms;	/* when its keeper was last asked to look at the lag */
 	struct batch_mark last;		/* this job's last change in the batch */
 	int moved;			/* the position changed since the last batch */
 	struct json_object *steps;	/* [{id,label,status,started,finished}] */
@@ -457,6 +460,36 @@ runner_lines(struct run *r, struct batch *b, int eof)
 	}
 }
 
+static void runner_signal(struct run *r, int sig);
+
+/*
+ * The lag cap (keep.h): the keeper is asked to look (SIGUSR1) when its
+ * output reaches size, more than KEEP_LAG_MAX past what is committed, so
+ * that it stops the handler without waiting for its own next look.
+ */
+static void
+runner_ask_hold(struct run *r, int64_t size)
+{
+	long long now;
+
+	if (r->ack == NULL || r->ended || size - keep_ack_get(r->ack) <= KEEP_LAG_MAX)
+		return;
+	now = loop_now_ms();
+	if (now < r->hold_asked_ms + RUNNER_HOLD_ASK_MS)
+		return;
+	r->hold_asked_ms = now;
+	runner_signal(r, SIGUSR1);
+}
+
+void
+runner_behind(struct run *r)
+{
+	struct stat sb;
+
+	if (r->out_fd >= 0 && fstat(r->out_fd, &sb) == 0)
+		runner_ask_hold(r, (int64_t)sb.st_size);
+}
+
 int
 runner_read(struct run *r, struct batch *b, long max)
 {
@@ -471,6 +504,7 @@ runner_read(struct run *r, struct batch *b, long max)
 			return 0;
 		}
 		runner_lines(r, b, 0);
+		runner_ask_hold(r, r->tail.read_to);
 		if (got == 0)
 			return 0;
 		/* Even with no line taken (a cut line's rest skipped), the position moved. */
@@ -699,6 +733,9 @@ runner_finish(struct run *r, struct batch *b, const struct keep_exit *e)
 	char *error = NULL, *note;
 
 	if (!r->finishing) {
+		/* What the handler's children wrote after its exit is not the job's. */
+		if (e->out >= 0)
+			tail_end(&r->tail, e->out);
 		while (runner_read(r, b, 1 << 20))
 			;
 		runner_lines(r, b, 1);

@@ -70,6 +70,8 @@ int runner_pidfd(const struct run *r);
  * batch: 1 if there may be more to read now, else 0.
  */
 int runner_read(struct run *r, struct batch *b, long max);
+/* The worker reads no output for now: asks the keeper to hold the handler if it is too far ahead (keep.h). */
+void runner_behind(struct run *r);
 /* Looks for the handler's end (.exit, or the keeper gone) and records it. */
 void runner_check_end(struct run *r, struct batch *b);
 /* When its pending progress is due (loop_now_ms), or LLONG_MAX if none is pending. */

@@ -15,7 +15,14 @@ tail_init(struct tail *t, int fd, int64_t offset, int skip)
 	t->fd = fd;
 	t->pos = t->read_to = offset;
 	t->skip = skip;
+	t->end = -1;
 	buf_init(&t->buf, 0);
+}
+
+void
+tail_end(struct tail *t, int64_t end)
+{
+	t->end = end;
 }
 
 void
@@ -65,6 +72,10 @@ tail_read(struct tail *t, size_t max)
 	while (total < max && t->buf.len <= PROTO_MAX_LINE) {
 		if (want > max - total)
 			want = max - total;
+		if (t->end >= 0 && (int64_t)want > t->end - t->read_to)
+			want = t->end > t->read_to ? (size_t)(t->end - t->read_to) : 0;
+		if (want == 0)
+			break;
 		do
 			got = pread(t->fd, chunk, want, t->read_to);
 		while (got < 0 && errno == EINTR);

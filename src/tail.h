@@ -27,11 +27,14 @@ struct tail {
 	struct buf buf;		/* read, not yet returned */
 	size_t off;		/* returned bytes at the start of buf */
 	int skip;		/* in a cut line: dropping up to its newline */
+	int64_t end;		/* nothing past this offset is read; -1: no end */
 };
 
 /* Starts reading fd at offset, skipping to the next newline first if skip. */
 void tail_init(struct tail *t, int fd, int64_t offset, int skip);
 void tail_free(struct tail *t);
+/* Reads nothing past offset end from now on (the file's end as its writer left it). */
+void tail_end(struct tail *t, int64_t end);
 /*
  * Reads what has been appended, at most max bytes: the count, 0 if there
  * was nothing new, -1 on a read error (logged by the caller: errno is set).

@@ -64,8 +64,8 @@ refused(const char *dir, const char *data, size_t n)
 
 /* What keep_exit_write wrote comes back the same from keep_exit_read. */
 static void
-round_trip(const char *dir, long pid, int code, int sig, const char *err, size_t len,
-    const char *what)
+round_trip(const char *dir, long pid, int code, int sig, long long out, const char *err,
+    size_t len, const char *what)
 {
 	struct keep_exit w, r;
 	int rc;
@@ -74,12 +74,13 @@ round_trip(const char *dir, long pid, int code, int sig, const char *err, size_t
 	w.pid = pid;
 	w.code = code;
 	w.signal = sig;
+	w.out = out;
 	w.err_len = len;
 	memcpy(w.err, err, len);
 	is_int(keep_exit_write(dir, ID, &w), 0, what);
 	rc = keep_exit_read(dir, ID, &r);
 	is_int(rc, 0, "  and read back");
-	ok(rc == 0 && r.pid == pid && r.code == code && r.signal == sig && r.err_len == len &&
+	ok(rc == 0 && r.pid == pid && r.code == code && r.signal == sig && r.out == out && r.err_len == len &&
 	    memcmp(r.err, err, len) == 0 && r.err[len] == '\0', "  the same, NUL-terminated");
 	is_int(file_size(dir, ".exit.tmp"), -1, "  no temporary file is left");
 }
@@ -149,14 +150,15 @@ main(void)
 
 	/* .exit */
 	is_int(keep_exit_read(dir, ID, &e), 1, "no .exit yet: 1");
-	round_trip(dir, 1234, 0, 0, "", 0, "exit 0, no stderr");
-	round_trip(dir, 99, 3, 0, "line one\nline two\n", 18, "exit 3 with two lines of stderr");
-	round_trip(dir, 4194304, -1, 9, "killed\n", 7, "killed by signal 9");
-	round_trip(dir, 7, 255, 0, "\x01\x02\xff\xfe binary \x7f\n\t", 16, "exit 255, binary stderr");
+	round_trip(dir, 1234, 0, 0, 0, "", 0, "exit 0, no stderr, no output");
+	round_trip(dir, 99, 3, 0, 123456789012LL, "line one\nline two\n", 18,
+	    "exit 3 with two lines of stderr, 115 GiB of output");
+	round_trip(dir, 4194304, -1, 9, -1, "killed\n", 7, "killed by signal 9, output size unknown");
+	round_trip(dir, 7, 255, 0, 5, "\x01\x02\xff\xfe binary \x7f\n\t", 16, "exit 255, binary stderr");
 	for (i = 0; i < sizeof tail; i++)
 		tail[i] = (char)('a' + i % 26);
 	tail[100] = '\n';
-	round_trip(dir, 42, 1, 0, tail, sizeof tail, "a full tail of KEEP_ERR_TAIL bytes");
+	round_trip(dir, 42, 1, 0, 1, tail, sizeof tail, "a full tail of KEEP_ERR_TAIL bytes");
 	e.pid = 1;
 	e.code = 0;
 	e.signal = 0;
@@ -171,6 +173,10 @@ main(void)
 	e.signal = 0;
 	e.pid = 0;
 	is_int(keep_exit_write(dir, ID, &e), -1, "pid 0 is not written");
+	e.pid = 1;
+	e.out = -2;
+	is_int(keep_exit_write(dir, ID, &e), -1, "an output size below -1 is not written");
+	e.out = 0;
 
 	/* Malformed .exit files: each refused. */
 	ok(refused(dir, "", 0), "refused: empty");
@@ -192,6 +198,12 @@ main(void)
 	ok(refused(dir, "pid 99999999999999999999 code 0 signal 0 err 0\n", 47),
 	    "refused: a pid past any");
 	ok(refused(dir, "pid 1 code 0 signal 0 err 0 extra\n", 34), "refused: more on the line");
+	ok(refused(dir, "pid 1 code 0 signal 0 err 0 out -1\n", 35), "refused: out -1 written out");
+	ok(refused(dir, "pid 1 code 0 signal 0 err 0 out \n", 33), "refused: out without a number");
+	ok(refused(dir, "pid 1 code 0 signal 0 err 0 out 1 out 2\n", 40), "refused: out twice");
+	ok(refused(dir, "pid 1 code 0 signal 0 err 0 out 1234567890123456789\n", 52),
+	    "refused: out past any file");
+	ok(refused(dir, "pid 1 code 0 signal 0 out 5 err 0\n", 34), "refused: out before err");
 	ok(refused(dir, "pid 1 code 0 err 0 signal 0\n", 28), "refused: fields out of order");
 	ok(refused(dir, "PID 1 code 0 signal 0 err 0\n", 28), "refused: another spelling");
 	ok(refused(dir, "pid 1 code 0 signal 0 err \n", 27), "refused: a number missing");
@@ -205,7 +217,11 @@ main(void)
 	ok(keep_exit_read(dir, ID, &e) == -1 && e.err_len == 0 && e.err[0] == '\0',
 	    "a refused file leaves nothing behind in e");
 	put_exit(dir, "pid 1 code 0 signal 0 err 0\n", 28);
-	ok(keep_exit_read(dir, ID, &e) == 0 && e.pid == 1, "and the plainest valid one is read");
+	ok(keep_exit_read(dir, ID, &e) == 0 && e.pid == 1 && e.out == -1,
+	    "and the plainest valid one is read: a keeper's from before \"out\" (size unknown, -1)");
+	put_exit(dir, "pid 1 code 0 signal 0 err 2 out 70\nab", 37);
+	ok(keep_exit_read(dir, ID, &e) == 0 && e.out == 70 && e.err_len == 2,
+	    "one with \"out\" gives its size");
 	is_int(keep_exit_read(dir, "not-an-id", &e), -1, "an id that is not one: -1");
 	is_int(keep_exit_read("/proc/nonexistent", ID, &e), 1, "no run directory: none yet");
 
