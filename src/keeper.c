@@ -81,6 +81,7 @@ extern char **environ;
 #define KEEPER_LAG_POLL_MS 20		/* how often the ack is looked at while the cap holds */
 #define KEEPER_LOOK_MS 5000		/* the lag looked at without being asked (revive.h looks as often) */
 #define KEEPER_EXIT_POLL_MS 100		/* how often the exit is looked for without a pidfd */
+#define KEEPER_HOLD_LOG_MS 60000	/* a handler held again and again is said once a minute */
 #define KEEPER_REAP_POLL_MS 50		/* how often what is left of the job is looked for */
 #define KEEPER_REAP_MAX_MS 5000		/* how long after SIGKILL the keeper waits for it */
 #define KEEPER_ENV_MAX 8		/* -e options at most */
@@ -97,6 +98,9 @@ struct keeper {
 	struct keep_ack *ack;
 	long long lag_ms;	/* when the lag is looked at next */
 	int held;		/* its group is stopped (SIGSTOP) until the worker catches up */
+	long holds;		/* how often it was */
+	long long hold_log_ms;	/* when a hold is said in the log again (at most once a minute) */
+	int hold_said;		/* this hold was said: its end is said too */
 	char err[KEEP_ERR_TAIL];	/* the tail of stderr */
 	size_t err_len;
 	long long kill_ms;	/* when SIGKILL follows the SIGTERM sent; 0: none sent */
@@ -415,14 +419,20 @@ keeper_hold(struct keeper *k, long long now)
 		return;
 	lag = keeper_lag(k);
 	if (!k->held && lag > KEEP_LAG_MAX) {
-		log_info("job %s: its output is %lld bytes ahead of what is recorded: "
-		    "its processes are stopped until the worker catches up", k->id, lag);
 		keeper_signal(k, SIGSTOP);
 		k->held = 1;
+		/* A handler that never stops printing is held every megabyte: said once a minute. */
+		if ((k->hold_said = ++k->holds == 1 || now >= k->hold_log_ms)) {
+			log_info("job %s: its output is %lld bytes ahead of what is recorded: its "
+			    "processes are stopped until the worker catches up (%ld times so far)",
+			    k->id, lag, k->holds);
+			k->hold_log_ms = now + KEEPER_HOLD_LOG_MS;
+		}
 	} else if (k->held && lag >= 0 && lag <= KEEP_LAG_MAX / 2) {
-		log_info("job %s: the worker caught up: its processes go on", k->id);
 		keeper_signal(k, SIGCONT);
 		k->held = 0;
+		if (k->hold_said)
+			log_info("job %s: the worker caught up: its processes go on", k->id);
 	}
 	k->lag_ms = now + (k->held ? KEEPER_LAG_POLL_MS : KEEPER_LOOK_MS);
 }

@@ -36,6 +36,7 @@ grep "job $id: its output is [0-9]* bytes ahead" "$log" >"$LJ_TMP/holds"
 lags=$(sed 's/.* is \([0-9]*\) bytes ahead.*/\1/' "$LJ_TMP/holds" | sort -n | tr '\n' ' ')
 awk -v m=1048576 '{ if ($0 + 0 <= m) bad = 1 } END { exit bad }' <<<"$(echo $lags | tr ' ' '\n')"
 lj_check $? "each hold past KEEP_LAG_MAX, at lags of $lags bytes"
+lj_is "$(wc -l <"$LJ_TMP/holds")" 1 "the holds are said once a minute in the log, not once each"
 grep -q "job $id: the worker caught up" "$log"
 lj_check $? "and it let it go on once the worker caught up"
 lj_done
