@@ -510,6 +510,13 @@ runner_read(struct run *r, struct batch *b, long max)
 		/* Even with no line taken (a cut line's rest skipped), the position moved. */
 		r->moved = 1;
 		batch_touch(b);
+		/*
+		 * Read to the end: a thousand jobs printing a line each cost one
+		 * read each, not a second one that finds nothing (the next line
+		 * wakes the worker again: inotify).
+		 */
+		if (tail_at_end(&r->tail))
+			return 0;
 		total += got;
 	}
 	return 1;

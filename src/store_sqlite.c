@@ -26,6 +26,18 @@
 
 #define SQ_SCHEMA_VERSION 4
 #define SQ_BUSY_MS 10000
+/*
+ * The WAL is copied back into the database (a checkpoint: two fdatasyncs,
+ * and every page changed since the last one read and written again) once
+ * it holds this many pages; every connection sets it, since whichever
+ * commits past it does the work.  SQLite's 1,000 made the worker of 1,000
+ * jobs at one update a second checkpoint 3 times a second, mostly copying
+ * the same hot pages again (bench/README.md); 10,000 (40 MiB of WAL at
+ * most, 4 KiB pages) copies each of them once for ten times as many
+ * commits.
+ */
+#define SQ_CHECKPOINT_PAGES "10000"
+
 
 /* From schema version 1: the client that submitted a job (max_jobs_per_client). */
 static const char *sq_upgrade_1 =
@@ -370,7 +382,8 @@ sq_pragmas(struct sq *s, char **err)
 		sqlite3_free(*err);
 		*err = NULL;
 		rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL;"
-		    "PRAGMA synchronous = NORMAL", NULL, NULL, err);
+		    "PRAGMA synchronous = NORMAL;"
+		    "PRAGMA wal_autocheckpoint = " SQ_CHECKPOINT_PAGES, NULL, NULL, err);
 		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
 			return rc;
 		usleep(50 * 1000);

@@ -68,26 +68,36 @@ tail_read(struct tail *t, size_t max)
 	ssize_t got;
 
 	tail_compact(t);
+	t->at_end = 0;
 	/* Bounded memory: a whole cut line is taken before more is read. */
 	while (total < max && t->buf.len <= PROTO_MAX_LINE) {
 		if (want > max - total)
 			want = max - total;
 		if (t->end >= 0 && (int64_t)want > t->end - t->read_to)
 			want = t->end > t->read_to ? (size_t)(t->end - t->read_to) : 0;
-		if (want == 0)
+		if (want == 0) {
+			t->at_end = 1;
 			break;
+		}
 		do
 			got = pread(t->fd, chunk, want, t->read_to);
 		while (got < 0 && errno == EINTR);
 		if (got < 0)
 			return -1;
-		if (got == 0)
+		if (got == 0) {
+			t->at_end = 1;
 			break;
+		}
 		buf_add(&t->buf, chunk, (size_t)got);
 		t->read_to += got;
 		total += (size_t)got;
 		tail_skip(t);
 		tail_compact(t);
+		/* Less than asked of a file: its end, as it is now; no read for a 0. */
+		if ((size_t)got < want) {
+			t->at_end = 1;
+			break;
+		}
 	}
 	return (long)total;
 }
@@ -136,4 +146,10 @@ int
 tail_skipping(const struct tail *t)
 {
 	return t->skip;
+}
+
+int
+tail_at_end(const struct tail *t)
+{
+	return t->at_end;
 }

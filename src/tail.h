@@ -28,6 +28,7 @@ struct tail {
 	size_t off;		/* returned bytes at the start of buf */
 	int skip;		/* in a cut line: dropping up to its newline */
 	int64_t end;		/* nothing past this offset is read; -1: no end */
+	int at_end;		/* the last read reached the file's end (as it was then) */
 };
 
 /* Starts reading fd at offset, skipping to the next newline first if skip. */
@@ -52,5 +53,10 @@ int tail_next(struct tail *t, int eof, const char **line, size_t *n, int *cut);
 int64_t tail_offset(const struct tail *t);
 /* 1 if that offset is inside a cut line whose rest is being skipped. */
 int tail_skipping(const struct tail *t);
+/*
+ * 1 if the last tail_read reached what the file held then: nothing more to
+ * read until it grows (a read would only find 0 bytes).
+ */
+int tail_at_end(const struct tail *t);
 
 #endif
