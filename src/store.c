@@ -856,7 +856,11 @@ store_reap_hosts(struct store *s, double lease_s, store_retries_cb retries, void
 		s->be->finish(r);
 		if (rc < 0)
 			return i == 1 ? store_end(s, -1) : -1;
-		if (n == 0)
+		/*
+		 * Again: a connection lost while this process was idle is found
+		 * and made anew by the query itself, after the check above.
+		 */
+		if (n == 0 || store_mono() - s->be->up_since(s->db) < lease_s)
 			return i == 1 ? store_end(s, 0) : 0;
 	}
 	for (i = 0; i < n && total >= 0; i++) {
