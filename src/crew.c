@@ -691,7 +691,7 @@ crew_leave(struct crew *c)
 /*
  * After a commit, nothing read can be committed before the batch is due
  * again, so the worker sleeps until then instead of waking for every line a
- * keeper writes: each turn visits every run, and a thousand jobs printing
+ * handler writes: each turn visits every run, and a thousand jobs printing
  * once a second made a thousand turns a second (bench/README.md).  Not
  * while a job has more output waiting: that is read on at once.
  */

@@ -79,7 +79,7 @@ extern char **environ;
  */
 #define KEEPER_DRAIN_MAX (1024 * 1024)
 #define KEEPER_LAG_POLL_MS 20		/* how often the ack is looked at while the cap holds */
-#define KEEPER_LOOK_MS 5000		/* the lag looked at without being asked (revive.h looks as often) */
+#define KEEPER_LOOK_MS REVIVE_LOOK_MS	/* the lag looked at unasked, with the lease: one wake-up */
 #define KEEPER_EXIT_POLL_MS 100		/* how often the exit is looked for without a pidfd */
 #define KEEPER_HOLD_LOG_MS 60000	/* a handler held again and again is said once a minute */
 #define KEEPER_REAP_POLL_MS 50		/* how often what is left of the job is looked for */

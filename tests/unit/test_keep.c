@@ -52,6 +52,9 @@ file_mode(const char *path)
 	return stat(path, &sb) == 0 ? (int)(sb.st_mode & 07777) : -1;
 }
 
+/* refused() of a string literal, its length counted by the compiler. */
+#define REFUSED(lit) refused(dir, lit, sizeof lit - 1)
+
 /* 1 if keep_exit_read refuses what put_exit wrote. */
 static int
 refused(const char *dir, const char *data, size_t n)
@@ -179,36 +182,36 @@ main(void)
 	e.out = 0;
 
 	/* Malformed .exit files: each refused. */
-	ok(refused(dir, "", 0), "refused: empty");
-	ok(refused(dir, "pid 1 code 0 signal 0 err 0", 27), "refused: no newline");
-	ok(refused(dir, "pid 1 code 0 signal 0 err 3\nab", 30), "refused: fewer bytes than err");
-	ok(refused(dir, "pid 1 code 0 signal 0 err 1\nab", 30), "refused: more bytes than err");
-	ok(refused(dir, "pid 1 code 0 signal 0 err 2049\n", 31), "refused: err past KEEP_ERR_TAIL");
-	ok(refused(dir, "pid 1  code 0 signal 0 err 0\n", 29), "refused: two spaces");
-	ok(refused(dir, "pid 01 code 0 signal 0 err 0\n", 29), "refused: a leading zero");
-	ok(refused(dir, "pid +1 code 0 signal 0 err 0\n", 29), "refused: a plus sign");
-	ok(refused(dir, "pid 0 code 0 signal 0 err 0\n", 28), "refused: pid 0");
-	ok(refused(dir, "pid -5 code 0 signal 0 err 0\n", 29), "refused: a negative pid");
-	ok(refused(dir, "pid 1 code 256 signal 0 err 0\n", 30), "refused: code 256");
-	ok(refused(dir, "pid 1 code -2 signal 0 err 0\n", 29), "refused: code -2");
-	ok(refused(dir, "pid 1 code -0 signal 0 err 0\n", 29), "refused: code -0");
-	ok(refused(dir, "pid 1 code -1 signal 0 err 0\n", 29), "refused: code -1 without a signal");
-	ok(refused(dir, "pid 1 code 2 signal 9 err 0\n", 28), "refused: a code and a signal");
-	ok(refused(dir, "pid 1 code -1 signal 99 err 0\n", 30), "refused: signal 99");
-	ok(refused(dir, "pid 99999999999999999999 code 0 signal 0 err 0\n", 47),
+	ok(REFUSED(""), "refused: empty");
+	ok(REFUSED("pid 1 code 0 signal 0 err 0"), "refused: no newline");
+	ok(REFUSED("pid 1 code 0 signal 0 err 3\nab"), "refused: fewer bytes than err");
+	ok(REFUSED("pid 1 code 0 signal 0 err 1\nab"), "refused: more bytes than err");
+	ok(REFUSED("pid 1 code 0 signal 0 err 2049\n"), "refused: err past KEEP_ERR_TAIL");
+	ok(REFUSED("pid 1  code 0 signal 0 err 0\n"), "refused: two spaces");
+	ok(REFUSED("pid 01 code 0 signal 0 err 0\n"), "refused: a leading zero");
+	ok(REFUSED("pid +1 code 0 signal 0 err 0\n"), "refused: a plus sign");
+	ok(REFUSED("pid 0 code 0 signal 0 err 0\n"), "refused: pid 0");
+	ok(REFUSED("pid -5 code 0 signal 0 err 0\n"), "refused: a negative pid");
+	ok(REFUSED("pid 1 code 256 signal 0 err 0\n"), "refused: code 256");
+	ok(REFUSED("pid 1 code -2 signal 0 err 0\n"), "refused: code -2");
+	ok(REFUSED("pid 1 code -0 signal 0 err 0\n"), "refused: code -0");
+	ok(REFUSED("pid 1 code -1 signal 0 err 0\n"), "refused: code -1 without a signal");
+	ok(REFUSED("pid 1 code 2 signal 9 err 0\n"), "refused: a code and a signal");
+	ok(REFUSED("pid 1 code -1 signal 99 err 0\n"), "refused: signal 99");
+	ok(REFUSED("pid 99999999999999999999 code 0 signal 0 err 0\n"),
 	    "refused: a pid past any");
-	ok(refused(dir, "pid 1 code 0 signal 0 err 0 extra\n", 34), "refused: more on the line");
-	ok(refused(dir, "pid 1 code 0 signal 0 err 0 out -1\n", 35), "refused: out -1 written out");
-	ok(refused(dir, "pid 1 code 0 signal 0 err 0 out \n", 33), "refused: out without a number");
-	ok(refused(dir, "pid 1 code 0 signal 0 err 0 out 1 out 2\n", 40), "refused: out twice");
-	ok(refused(dir, "pid 1 code 0 signal 0 err 0 out 1234567890123456789\n", 52),
+	ok(REFUSED("pid 1 code 0 signal 0 err 0 extra\n"), "refused: more on the line");
+	ok(REFUSED("pid 1 code 0 signal 0 err 0 out -1\n"), "refused: out -1 written out");
+	ok(REFUSED("pid 1 code 0 signal 0 err 0 out \n"), "refused: out without a number");
+	ok(REFUSED("pid 1 code 0 signal 0 err 0 out 1 out 2\n"), "refused: out twice");
+	ok(REFUSED("pid 1 code 0 signal 0 err 0 out 1234567890123456789\n"),
 	    "refused: out past any file");
-	ok(refused(dir, "pid 1 code 0 signal 0 out 5 err 0\n", 34), "refused: out before err");
-	ok(refused(dir, "pid 1 code 0 err 0 signal 0\n", 28), "refused: fields out of order");
-	ok(refused(dir, "PID 1 code 0 signal 0 err 0\n", 28), "refused: another spelling");
-	ok(refused(dir, "pid 1 code 0 signal 0 err \n", 27), "refused: a number missing");
-	ok(refused(dir, "pid 1\ncode 0 signal 0 err 0\n", 28), "refused: a line cut");
-	ok(refused(dir, "pid 1 code 0\0signal 0 err 0\n", 28), "refused: a NUL in the header");
+	ok(REFUSED("pid 1 code 0 signal 0 out 5 err 0\n"), "refused: out before err");
+	ok(REFUSED("pid 1 code 0 err 0 signal 0\n"), "refused: fields out of order");
+	ok(REFUSED("PID 1 code 0 signal 0 err 0\n"), "refused: another spelling");
+	ok(REFUSED("pid 1 code 0 signal 0 err \n"), "refused: a number missing");
+	ok(REFUSED("pid 1\ncode 0 signal 0 err 0\n"), "refused: a line cut");
+	ok(REFUSED("pid 1 code 0\0signal 0 err 0\n"), "refused: a NUL in the header");
 	memset(big, 'x', sizeof big);
 	memcpy(big, "pid 1 code 0 signal 0 err 0\n", 28);
 	ok(refused(dir, big, sizeof big), "refused: a file far too long");
