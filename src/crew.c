@@ -41,9 +41,11 @@
 /* A running job and what the loop has noticed about it. */
 struct member {
 	struct run *r;
+	size_t at;		/* its index in crew.all */
 	int ready;		/* its output may have grown */
 	int check;		/* its end may have come */
 	int watched;		/* its keeper's pidfd is in the epoll set */
+	int busy;		/* in crew.busy */
 };
 
 struct crew {
@@ -56,6 +58,9 @@ struct crew {
 	size_t n, cap;
 	struct member **slots;	/* by id: open addressing, CREW_TOMB for a removed one */
 	size_t nslots, tombs;
+	struct member **busy;	/* the members the loop visits: see crew_busy */
+	size_t nbusy, capbusy;
+	int settled;		/* everything read is committed: crew_reap may shorten busy */
 	int epfd, inofd, wakefd, sigfd, lease_fd;
 	int stop, look, freed, commit_now;
 	int64_t version;	/* others' commits, when last looked */
@@ -150,6 +155,36 @@ crew_unwatch(struct crew *c, struct member *m)
 	m->watched = 0;
 }
 
+/*
+ * Puts m on the busy list: the members with output or an end to look at,
+ * or a change not yet committed.  Only they are visited each turn (read,
+ * position, commit, reap): visiting all of a thousand members three times
+ * a turn, when a few of them had printed, was a tenth of the worker's time
+ * (bench/README.md).  A member leaves the list when it is done, or when
+ * all it did is committed and nothing waits (crew_reap).
+ */
+static void
+crew_busy(struct crew *c, struct member *m)
+{
+	if (m->busy)
+		return;
+	if (c->nbusy == c->capbusy) {
+		c->capbusy = c->capbusy ? c->capbusy * 2 : 64;
+		c->busy = xrealloc(c->busy, c->capbusy * sizeof *c->busy);
+	}
+	c->busy[c->nbusy++] = m;
+	m->busy = 1;
+}
+
+/* Notes that m's output may have grown (ready) or its end come (check). */
+static void
+crew_mark(struct crew *c, struct member *m, int ready, int check)
+{
+	m->ready |= ready;
+	m->check |= check;
+	crew_busy(c, m);
+}
+
 /* Adds a run to the crew. */
 static void
 crew_add(struct crew *c, struct run *r)
@@ -157,19 +192,20 @@ crew_add(struct crew *c, struct run *r)
 	struct member *m = xcalloc(1, sizeof *m);
 
 	m->r = r;
-	m->ready = m->check = 1;
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 64;
 		c->all = xrealloc(c->all, c->cap * sizeof *c->all);
 	}
+	m->at = c->n;
 	c->all[c->n++] = m;
+	crew_mark(c, m, 1, 1);
 	/* A rebuilt table has m already: it is built from c->all. */
 	if (!crew_table(c))
 		crew_slot(c, m);
 	crew_watch(c, m);
 }
 
-/* Removes the member at index i and frees its run. */
+/* Removes the member at index i and frees its run (the caller takes it off busy). */
 static void
 crew_remove(struct crew *c, size_t i)
 {
@@ -184,6 +220,7 @@ crew_remove(struct crew *c, size_t i)
 	runner_free(m->r);
 	free(m);
 	c->all[i] = c->all[--c->n];
+	c->all[i]->at = i;
 	c->freed = 1;
 }
 
@@ -193,8 +230,10 @@ crew_ended(void *ctx, const char *id)
 {
 	struct member *m = crew_find(ctx, id);
 
-	if (m != NULL)
+	if (m != NULL) {
 		runner_stop(m->r);
+		crew_busy(ctx, m);
+	}
 }
 
 /* The cancel of one of our jobs, read from the store. */
@@ -216,10 +255,11 @@ crew_commit(struct crew *c, long long now)
 	if (now < c->retry_at)
 		return;
 	c->commit_now = 0;
-	for (i = 0; i < c->n; i++)
-		runner_position(c->all[i]->r, &c->batch);
+	for (i = 0; i < c->nbusy; i++)
+		runner_position(c->busy[i]->r, &c->batch);
 	if (c->batch.n == 0) {
 		c->batch.touched = 0;
+		c->settled = 1;
 		return;
 	}
 	if (batch_commit(&c->batch, c->st, crew_ended, c) != 0) {
@@ -239,8 +279,9 @@ crew_commit(struct crew *c, long long now)
 	c->failing_since = 0;
 	c->self.commits++;
 	c->self.last_commit = store_now();
-	for (i = 0; i < c->n; i++)
-		runner_committed(c->all[i]->r);
+	for (i = 0; i < c->nbusy; i++)
+		runner_committed(c->busy[i]->r);
+	c->settled = 1;
 }
 
 /*
@@ -250,12 +291,25 @@ crew_commit(struct crew *c, long long now)
 static void
 crew_reap(struct crew *c)
 {
-	size_t i;
+	size_t i, k = 0;
+	/* An empty batch, not due either: no member holds anything uncommitted. */
+	int settled = c->settled || (c->batch.n == 0 && !c->batch.touched);
 
-	for (i = c->n; i-- > 0;) {
-		if (runner_done(c->all[i]->r))
-			crew_remove(c, i);
+	for (i = 0; i < c->nbusy; i++) {
+		struct member *m = c->busy[i];
+
+		if (runner_done(m->r)) {
+			crew_remove(c, m->at);
+			continue;
+		}
+		if (settled && !m->ready && !m->check) {
+			m->busy = 0;
+			continue;
+		}
+		c->busy[k++] = m;
 	}
+	c->nbusy = k;
+	c->settled = 0;
 }
 
 /* Whether a job of this type may start: within its type's max_running. */
@@ -359,14 +413,14 @@ crew_read(struct crew *c)
 
 	if (c->batch.n >= BATCH_FULL) {
 		/* Nothing is read: the keepers of jobs that go on writing hold them back. */
-		for (i = 0; i < c->n; i++) {
-			if (c->all[i]->ready)
-				runner_behind(c->all[i]->r);
+		for (i = 0; i < c->nbusy; i++) {
+			if (c->busy[i]->ready)
+				runner_behind(c->busy[i]->r);
 		}
 		return 0;
 	}
-	for (i = 0; i < c->n; i++) {
-		struct member *m = c->all[i];
+	for (i = 0; i < c->nbusy; i++) {
+		struct member *m = c->busy[i];
 
 		if (m->check) {
 			m->check = 0;
@@ -404,12 +458,14 @@ crew_tick(struct crew *c, long long now)
 			runner_disk_was_full(c->all[i]->r);
 		if ((t = runner_tick(c->all[i]->r, &c->batch, now)) < next)
 			next = t;
+		if (runner_moved(c->all[i]->r))
+			crew_busy(c, c->all[i]);
 		/*
 		 * No pidfd (an old kernel, valgrind): a keeper's death is looked for
 		 * every tick; so is the end of a job waiting for the store.
 		 */
 		if (runner_pidfd(c->all[i]->r) < 0 || runner_finishing(c->all[i]->r))
-			c->all[i]->check = 1;
+			crew_mark(c, c->all[i], 0, 1);
 	}
 	c->next_tick = now + (next > 0 ? next : 1);
 }
@@ -456,7 +512,7 @@ crew_inotify(struct crew *c)
 			ev = (const struct inotify_event *)p;
 			if (ev->mask & IN_Q_OVERFLOW) {
 				for (i = 0; i < c->n; i++)
-					c->all[i]->ready = c->all[i]->check = 1;
+					crew_mark(c, c->all[i], 1, 1);
 				continue;
 			}
 			if (ev->len == 0 || strlen(ev->name) < JOBID_LEN)
@@ -466,9 +522,9 @@ crew_inotify(struct crew *c)
 			if ((m = crew_find(c, id)) == NULL)
 				continue;
 			if (strcmp(ev->name + JOBID_LEN, ".out") == 0)
-				m->ready = 1;
+				crew_mark(c, m, 1, 0);
 			else if (strcmp(ev->name + JOBID_LEN, ".exit") == 0)
-				m->check = 1;
+				crew_mark(c, m, 0, 1);
 		}
 	}
 }
@@ -539,7 +595,7 @@ crew_wait(struct crew *c, int timeout)
 		default: {
 			struct member *m = evs[i].data.ptr;
 
-			m->check = 1;
+			crew_mark(c, m, 0, 1);
 			crew_unwatch(c, m);
 			}
 		}
@@ -660,7 +716,7 @@ crew_poll_all(struct crew *c, long long now)
 		return;
 	last = now;
 	for (i = 0; i < c->n; i++)
-		c->all[i]->ready = c->all[i]->check = 1;
+		crew_mark(c, c->all[i], 1, 1);
 }
 
 /*
@@ -750,6 +806,7 @@ crew_close(struct crew *c)
 		free(c->all[i]);
 	}
 	free(c->all);
+	free(c->busy);
 	free(c->slots);
 	batch_free(&c->batch);
 	free(c->rundir);

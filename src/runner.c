@@ -144,6 +144,12 @@ runner_done(const struct run *r)
 	return r->done;
 }
 
+int
+runner_moved(const struct run *r)
+{
+	return r->moved;
+}
+
 /* Adds a change of this job to the batch. */
 static void
 runner_change(struct run *r, struct batch *b, const struct job_change *c)

@@ -91,6 +91,8 @@ void runner_disk_was_full(struct run *r);
 void runner_stop(struct run *r);
 /* 1 once the job's end is committed (or it ended elsewhere): free it. */
 int runner_done(const struct run *r);
+/* 1 if the run has a change its next position must carry (see runner_position). */
+int runner_moved(const struct run *r);
 /* Frees the run; a done run's files in the run directory go too. */
 void runner_free(struct run *r);
 

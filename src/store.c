@@ -307,14 +307,11 @@ static int
 store_add_event(struct store *s, const char *id, const char *kind,
     const char *json, int64_t *seq)
 {
-	int64_t n;
-
-	if (store_int(s, QUERY(s, SQL_INSERT_EVENT, STORE_TEXT(id), STORE_TEXT(kind),
-	    STORE_TEXT(json), STORE_REAL(store_now())), &n) != 0)
-		return -1;
-	if (seq != NULL)
-		*seq = n;
-	return 0;
+	if (seq == NULL)
+		return store_run(s, QUERY(s, SQL_ADD_EVENT, STORE_TEXT(id), STORE_TEXT(kind),
+		    STORE_TEXT(json), STORE_REAL(store_now())), NULL);
+	return store_int(s, QUERY(s, SQL_INSERT_EVENT, STORE_TEXT(id), STORE_TEXT(kind),
+	    STORE_TEXT(json), STORE_REAL(store_now())), seq);
 }
 
 int
@@ -398,8 +395,10 @@ static int
 store_apply(struct store *s, const char *id, const struct job_change *c, int64_t *seq)
 {
 	int64_t changed = 0;
+	/* Most changes are progress: they leave the indexed columns alone. */
+	enum store_sql sql = c->state == NULL && c->finished == 0 ? SQL_CHANGE_LIGHT : SQL_CHANGE;
 
-	if (store_run(s, QUERY(s, SQL_CHANGE, STORE_TEXT(c->state), store_real_opt(c->progress),
+	if (store_run(s, QUERY(s, sql, STORE_TEXT(c->state), store_real_opt(c->progress),
 	    STORE_TEXT(c->message), STORE_TEXT(c->step), store_real_opt(c->eta_s),
 	    STORE_TEXT(c->steps), STORE_TEXT(c->result), STORE_TEXT(c->error),
 	    STORE_INT(c->started != 0), STORE_INT(c->finished != 0), STORE_INT(c->heartbeat != 0),

@@ -135,6 +135,22 @@ static const char *sq_schema =
     " content_type TEXT NOT NULL,"
     " PRIMARY KEY (job_id, name));";
 
+/* What SQL_CHANGE and SQL_CHANGE_LIGHT both set (?1 and ?10 are SQL_CHANGE's own). */
+#define SQ_CHANGE_REST \
+	" progress = coalesce(?2, progress), message = coalesce(?3, message)," \
+	" step = coalesce(?4, step), eta_s = coalesce(?5, eta_s)," \
+	" steps = coalesce(?6, steps), result = coalesce(?7, result)," \
+	" error = coalesce(?8, error)," \
+	" started = CASE WHEN ?9 THEN ?12 ELSE started END," \
+	" heartbeat = CASE WHEN ?11 THEN ?12 ELSE heartbeat END," \
+	" out_offset = coalesce(?14, out_offset), out_skip = coalesce(?15, out_skip)," \
+	" out_result = coalesce(?16, out_result), log_count = coalesce(?17, log_count)," \
+	" log_dropped = coalesce(?18, log_dropped)," \
+	" steps_refused = coalesce(?19, steps_refused)," \
+	" keeper_pid = coalesce(?20, keeper_pid), keeper_start = coalesce(?21, keeper_start)," \
+	" worker_pid = coalesce(?22, worker_pid)" \
+	" WHERE id = ?13 AND state IN ('queued', 'running')"
+
 static const char *sq_sql[SQL_COUNT] = {
 	[SQL_COUNT_STATE] = "SELECT count(*) FROM jobs WHERE state = ?1",
 	[SQL_INSERT_JOB] = "INSERT INTO jobs (id, type, state, created, params, steps, client)"
@@ -146,22 +162,19 @@ static const char *sq_sql[SQL_COUNT] = {
 	[SQL_QUEUE_POS] = "SELECT count(*) FROM jobs WHERE state = 'queued'"
 	    " AND rowid <= (SELECT rowid FROM jobs WHERE id = ?1)",
 	[SQL_CHANGE] = "UPDATE jobs SET state = coalesce(?1, state),"
-	    " progress = coalesce(?2, progress), message = coalesce(?3, message),"
-	    " step = coalesce(?4, step), eta_s = coalesce(?5, eta_s),"
-	    " steps = coalesce(?6, steps), result = coalesce(?7, result),"
-	    " error = coalesce(?8, error),"
-	    " started = CASE WHEN ?9 THEN ?12 ELSE started END,"
-	    " finished = CASE WHEN ?10 THEN ?12 ELSE finished END,"
-	    " heartbeat = CASE WHEN ?11 THEN ?12 ELSE heartbeat END,"
-	    " out_offset = coalesce(?14, out_offset), out_skip = coalesce(?15, out_skip),"
-	    " out_result = coalesce(?16, out_result), log_count = coalesce(?17, log_count),"
-	    " log_dropped = coalesce(?18, log_dropped),"
-	    " steps_refused = coalesce(?19, steps_refused),"
-	    " keeper_pid = coalesce(?20, keeper_pid), keeper_start = coalesce(?21, keeper_start),"
-	    " worker_pid = coalesce(?22, worker_pid)"
-	    " WHERE id = ?13 AND state IN ('queued', 'running')",
+	    " finished = CASE WHEN ?10 THEN ?12 ELSE finished END," SQ_CHANGE_REST,
+	/*
+	 * A change that sets neither state nor finished (progress, most of
+	 * them): SQLite rewrites the entries of every index on a column a
+	 * statement sets, whether or not its value changes, and these two are
+	 * in three indexes.  Without them, a progress update is one row.
+	 */
+	[SQL_CHANGE_LIGHT] = "UPDATE jobs SET" SQ_CHANGE_REST,
 	[SQL_INSERT_EVENT] = "INSERT INTO events (job_id, kind, data, t)"
 	    " VALUES (?1, ?2, ?3, ?4) RETURNING seq",
+	/* The same when the caller needs no seq: RETURNING costs a table of its own. */
+	[SQL_ADD_EVENT] = "INSERT INTO events (job_id, kind, data, t)"
+	    " VALUES (?1, ?2, ?3, ?4)",
 	[SQL_RUNNING] = "SELECT id FROM jobs WHERE state = 'running' LIMIT 256",
 	[SQL_RUNNING_JOBS] = "SELECT " STORE_JOB_COLUMNS " FROM jobs"
 	    " WHERE state = 'running' ORDER BY rowid",
