@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -269,27 +268,6 @@ http_write_backlog(struct http_req *r)
 }
 
 /*
- * writev on a socket, by sendmsg: writev goes through the file layer first
- * (its position lock, its checks), which was a fifth of progress's time at
- * 10,000 frames a second (bench/README.md).  A connection that is not a
- * socket is written to as a file.
- */
-static ssize_t
-http_writev(int fd, struct iovec *iov, int cnt)
-{
-	struct msghdr m;
-	ssize_t w;
-
-	memset(&m, 0, sizeof m);
-	m.msg_iov = iov;
-	m.msg_iovlen = (size_t)cnt;
-	w = sendmsg(fd, &m, MSG_NOSIGNAL);
-	if (w < 0 && errno == ENOTSOCK)
-		w = writev(fd, iov, cnt);
-	return w;
-}
-
-/*
  * Writes one FastCGI record (n <= 65535) on a detached request's
  * connection, without waiting: behind a backlog, or what the socket does
  * not take now, goes to the backlog.  -1 if the connection failed or the
@@ -324,7 +302,7 @@ http_write_record(struct http_req *r, int type, const void *p, size_t n)
 			iov[cnt].iov_base = (char *)p + off;
 			iov[cnt++].iov_len = n - off;
 		}
-		w = http_writev(r->fcgx.ipcFd, iov, cnt);
+		w = writev(r->fcgx.ipcFd, iov, cnt);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
