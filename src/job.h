@@ -63,6 +63,11 @@ struct job_change {
 	long keeper_pid;
 	int64_t keeper_start;
 	long worker_pid;
+	/*
+	 * A progress update whose job row may wait (store.h, "Rows that
+	 * wait"): the store may write only its event, with out_offset in it.
+	 */
+	int defer_row;
 };
 
 /* Initialises an empty job (no strings, progress 0, ETA unknown). */

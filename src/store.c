@@ -390,6 +390,48 @@ store_own(int64_t v)
 	return v < 0 ? STORE_NULL : STORE_INT(v);
 }
 
+/*
+ * Rows that wait (store.h): 0 if change c, a progress update, may leave
+ * job id's row as it is (what its position says besides the offset is
+ * what the row says), 2 if it must write the row, 1 if the job has ended,
+ * -1 on error.
+ */
+static int
+store_row_same(struct store *s, const char *id, const struct job_change *c)
+{
+	struct store_rows *r = QUERY(s, SQL_ROW_SAME, STORE_TEXT(id));
+	const char *result;
+	int rc;
+
+	if (r == NULL)
+		return -1;
+	if ((rc = s->be->step(r)) <= 0) {
+		s->be->finish(r);
+		return rc < 0 ? -1 : 1;
+	}
+	result = s->be->text(r, 4);
+	rc = c->out_skip > 0 || s->be->integer(r, 0) != 0 ||
+	    (c->log_count >= 0 && c->log_count != s->be->integer(r, 1)) ||
+	    (c->log_dropped >= 0 && c->log_dropped != s->be->integer(r, 2)) ||
+	    (c->steps_refused >= 0 && c->steps_refused != s->be->integer(r, 3)) ||
+	    (c->out_result != NULL && (result == NULL || strcmp(result, c->out_result) != 0)) ?
+	    2 : 0;
+	s->be->finish(r);
+	return rc;
+}
+
+/* Writes progress update c as its event alone, with its position: 0, 1 (ended), 2 (it may not), -1. */
+static int
+store_apply_event_only(struct store *s, const char *id, const struct job_change *c)
+{
+	int rc = store_row_same(s, id, c);
+
+	if (rc != 0)
+		return rc;
+	return store_run(s, QUERY(s, SQL_ADD_EVENT_AT, STORE_TEXT(id), STORE_TEXT(c->event_kind),
+	    STORE_TEXT(c->event_json), STORE_REAL(store_now()), store_own(c->out_offset)), NULL);
+}
+
 /* Applies a change inside the caller's transaction: 0, 1 if the job has ended (nothing written), -1. */
 static int
 store_apply(struct store *s, const char *id, const struct job_change *c, int64_t *seq)
@@ -397,7 +439,11 @@ store_apply(struct store *s, const char *id, const struct job_change *c, int64_t
 	int64_t changed = 0;
 	/* Most changes are progress: they leave the indexed columns alone. */
 	enum store_sql sql = c->state == NULL && c->finished == 0 ? SQL_CHANGE_LIGHT : SQL_CHANGE;
+	int rc;
 
+	if (c->defer_row && s->be->defers_rows && c->event_kind != NULL && seq == NULL &&
+	    (rc = store_apply_event_only(s, id, c)) != 2)
+		return rc;
 	if (store_run(s, QUERY(s, sql, STORE_TEXT(c->state), store_real_opt(c->progress),
 	    STORE_TEXT(c->message), STORE_TEXT(c->step), store_real_opt(c->eta_s),
 	    STORE_TEXT(c->steps), STORE_TEXT(c->result), STORE_TEXT(c->error),
@@ -618,6 +664,15 @@ store_batch_abort(struct store *s)
 		s->be->rollback(s->db);
 }
 
+/* Rows that wait (store.h): the job's row takes in its newest waiting progress, before it ends. */
+static int
+store_fold(struct store *s, const char *id)
+{
+	if (!s->be->defers_rows)
+		return 0;
+	return store_run(s, QUERY(s, SQL_FOLD, STORE_TEXT(id)), NULL);
+}
+
 /* The `end` event of a job that failed with error. */
 static char *
 store_failed_json(const char *error)
@@ -640,6 +695,8 @@ store_fail_lost(struct store *s, const char *id, const char *error, double now)
 	char *json;
 	int rc;
 
+	if (store_fold(s, id) != 0)
+		return -1;
 	if (store_run(s, QUERY(s, SQL_LOST, STORE_TEXT(id), STORE_TEXT(error), STORE_REAL(now)),
 	    &changed) != 0)
 		return -1;
@@ -1247,8 +1304,10 @@ store_job_cancel(struct store *s, const char *id, long *keeper, int64_t *start)
 	else if (rc == 0 && strcmp(j.state, "queued") != 0 && strcmp(j.state, "running") != 0)
 		rc = 1;
 	else if (rc == 0) {
-		rc = store_run(s, QUERY(s, SQL_CANCEL, STORE_TEXT(id), STORE_REAL(store_now())),
-		    NULL);
+		rc = store_fold(s, id);
+		if (rc == 0)
+			rc = store_run(s, QUERY(s, SQL_CANCEL, STORE_TEXT(id),
+			    STORE_REAL(store_now())), NULL);
 		if (rc == 0 && store_add_event(s, id, "end", "{\"state\":\"cancelled\"}", NULL) != 0)
 			rc = -1;
 		/* A keeper of another host's is not ours to signal: its worker hears of the cancel. */

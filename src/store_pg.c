@@ -147,6 +147,10 @@ static const char *pg_sql[SQL_COUNT] = {
 	[SQL_CHANGE_LIGHT] = PG_CHANGE,
 	[SQL_ADD_EVENT] = "INSERT INTO events (job_id, kind, data, t)"
 	    " VALUES ($1, $2, $3, $4)",
+	/* Every row is written (defers_rows is 0): these are never run. */
+	[SQL_ROW_SAME] = "SELECT 0 WHERE false",
+	[SQL_ADD_EVENT_AT] = "SELECT 0 WHERE false",
+	[SQL_FOLD] = "SELECT 0 WHERE false",
 	[SQL_RUNNING] = "SELECT id FROM jobs WHERE state = 'running' AND host = $1 LIMIT 256",
 	[SQL_RUNNING_JOBS] = "SELECT " STORE_JOB_COLUMNS " FROM jobs"
 	    " WHERE state = 'running' AND host = $1 ORDER BY n",
@@ -956,6 +960,7 @@ pg_down(void *db)
 const struct store_backend store_pg = {
 	.name = "postgresql",
 	.shared = 1,
+	.defers_rows = 0,
 	.open = pg_open,
 	.close = pg_close,
 	.begin = pg_begin,

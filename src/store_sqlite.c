@@ -24,7 +24,7 @@
 #include "store_backend.h"
 #include "xmem.h"
 
-#define SQ_SCHEMA_VERSION 4
+#define SQ_SCHEMA_VERSION 5
 #define SQ_BUSY_MS 10000
 /*
  * The WAL is copied back into the database (a checkpoint: two fdatasyncs,
@@ -80,6 +80,13 @@ static const char *sq_upgrade_3 =
     "ALTER TABLE jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE jobs ADD COLUMN not_before REAL NOT NULL DEFAULT 0;";
 
+/*
+ * From schema version 4: where the worker had read a job's output when it
+ * wrote a progress event without the job's row (store.h, "Rows that wait").
+ */
+static const char *sq_upgrade_4 =
+    "ALTER TABLE events ADD COLUMN off INTEGER;";
+
 static const char *sq_schema =
     "CREATE TABLE jobs ("
     " id TEXT PRIMARY KEY,"
@@ -127,13 +134,36 @@ static const char *sq_schema =
     " job_id TEXT NOT NULL,"
     " kind TEXT NOT NULL,"
     " data TEXT NOT NULL,"
-    " t REAL NOT NULL);"
+    " t REAL NOT NULL,"
+    " off INTEGER);"
     "CREATE INDEX events_job ON events(job_id, seq);"
     "CREATE TABLE artifacts ("
     " job_id TEXT NOT NULL,"
     " name TEXT NOT NULL,"
     " content_type TEXT NOT NULL,"
     " PRIMARY KEY (job_id, name));";
+
+/*
+ * A job as every statement reads it: where its newest event is a progress
+ * update that did not write the row (its `off` is past the row's), the
+ * progress, message, ETA and position come from that event (store.h,
+ * "Rows that wait").  The newest event is one probe of events_job.
+ */
+#define SQ_JOB_NEWER(row, event) \
+	" CASE WHEN d.seq IS NULL THEN jobs." row " ELSE " event " END"
+#define SQ_JOB_COLUMNS "jobs.id, jobs.type, jobs.state," \
+	SQ_JOB_NEWER("progress", "json_extract(d.data, '$.progress')") ", jobs.step," \
+	SQ_JOB_NEWER("message", "json_extract(d.data, '$.message')") "," \
+	SQ_JOB_NEWER("eta_s", "coalesce(json_extract(d.data, '$.eta_s'), -1)") "," \
+	" jobs.created, jobs.started, jobs.heartbeat, jobs.finished, jobs.worker_pid," \
+	" jobs.params, jobs.steps, jobs.result, jobs.error," \
+	SQ_JOB_NEWER("out_offset", "d.off") "," SQ_JOB_NEWER("out_skip", "0") "," \
+	" jobs.out_result, jobs.log_count, jobs.log_dropped, jobs.steps_refused," \
+	" jobs.keeper_pid, jobs.keeper_start, jobs.host, jobs.attempts"
+#define SQ_NEWEST_PROGRESS(alias, id) \
+	" " alias ".seq = (SELECT max(e.seq) FROM events e WHERE e.job_id = " id ")" \
+	" AND " alias ".kind = 'progress' AND " alias ".off > jobs.out_offset"
+#define SQ_JOB_FROM " FROM jobs LEFT JOIN events d ON" SQ_NEWEST_PROGRESS("d", "jobs.id")
 
 /* What SQL_CHANGE and SQL_CHANGE_LIGHT both set (?1 and ?10 are SQL_CHANGE's own). */
 #define SQ_CHANGE_REST \
@@ -157,7 +187,7 @@ static const char *sq_sql[SQL_COUNT] = {
 	    " VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6)",
 	[SQL_CLIENT_JOBS] = "SELECT count(*) FROM jobs WHERE client = ?1"
 	    " AND state IN ('queued', 'running')",
-	[SQL_GET_JOB] = "SELECT " STORE_JOB_COLUMNS " FROM jobs WHERE id = ?1",
+	[SQL_GET_JOB] = "SELECT " SQ_JOB_COLUMNS SQ_JOB_FROM " WHERE jobs.id = ?1",
 	[SQL_JOB_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM events WHERE job_id = ?1",
 	[SQL_QUEUE_POS] = "SELECT count(*) FROM jobs WHERE state = 'queued'"
 	    " AND rowid <= (SELECT rowid FROM jobs WHERE id = ?1)",
@@ -175,9 +205,21 @@ static const char *sq_sql[SQL_COUNT] = {
 	/* The same when the caller needs no seq: RETURNING costs a table of its own. */
 	[SQL_ADD_EVENT] = "INSERT INTO events (job_id, kind, data, t)"
 	    " VALUES (?1, ?2, ?3, ?4)",
+	/* Rows that wait (store.h): may a progress update leave the row alone? */
+	[SQL_ROW_SAME] = "SELECT out_skip, log_count, log_dropped, steps_refused, out_result"
+	    " FROM jobs WHERE id = ?1 AND state IN ('queued', 'running')",
+	[SQL_ADD_EVENT_AT] = "INSERT INTO events (job_id, kind, data, t, off)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5)",
+	/* ... and the row takes in its newest waiting event (before a cancel, a reaping). */
+	[SQL_FOLD] = "UPDATE jobs SET (progress, message, eta_s, out_offset, out_skip) ="
+	    " (SELECT json_extract(d.data, '$.progress'), json_extract(d.data, '$.message'),"
+	    " coalesce(json_extract(d.data, '$.eta_s'), -1), d.off, 0 FROM events d WHERE"
+	    SQ_NEWEST_PROGRESS("d", "?1") ")"
+	    " WHERE id = ?1 AND EXISTS (SELECT 1 FROM events d WHERE"
+	    SQ_NEWEST_PROGRESS("d", "?1") ")",
 	[SQL_RUNNING] = "SELECT id FROM jobs WHERE state = 'running' LIMIT 256",
-	[SQL_RUNNING_JOBS] = "SELECT " STORE_JOB_COLUMNS " FROM jobs"
-	    " WHERE state = 'running' ORDER BY rowid",
+	[SQL_RUNNING_JOBS] = "SELECT " SQ_JOB_COLUMNS SQ_JOB_FROM
+	    " WHERE jobs.state = 'running' ORDER BY jobs.rowid",
 	[SQL_QUEUED] = "SELECT id, type FROM jobs WHERE state = 'queued'"
 	    " AND not_before <= ?1 ORDER BY rowid LIMIT 64",
 	[SQL_CLAIM] = "UPDATE jobs SET state = 'running', started = ?2,"
@@ -212,7 +254,7 @@ static const char *sq_sql[SQL_COUNT] = {
 	[SQL_WORKER_END] = "DELETE FROM workers WHERE host = ?1 AND pid = ?2",
 	[SQL_LOST] = "UPDATE jobs SET state = 'failed', error = ?2, finished = ?3"
 	    " WHERE id = ?1 AND state = 'running'",
-	[SQL_LIST] = "SELECT " STORE_JOB_COLUMNS " FROM jobs ORDER BY rowid DESC LIMIT ?1",
+	[SQL_LIST] = "SELECT " SQ_JOB_COLUMNS SQ_JOB_FROM " ORDER BY jobs.rowid DESC LIMIT ?1",
 	[SQL_JOB_EVENTS] = "SELECT seq, job_id, kind, data FROM events"
 	    " WHERE job_id = ?1 AND seq > ?2 ORDER BY seq",
 	[SQL_EVENTS_AFTER] = "SELECT seq, job_id, kind, data FROM events"
@@ -369,7 +411,9 @@ sq_migrate(struct sq *s, char **cause)
 	    sqlite3_exec(s->db, sq_upgrade_2, NULL, NULL, &err) != SQLITE_OK) ||
 	    (version >= 1 && version <= 3 &&
 	    sqlite3_exec(s->db, sq_upgrade_3, NULL, NULL, &err) != SQLITE_OK) ||
-	    sqlite3_exec(s->db, "PRAGMA user_version = 4", NULL, NULL, &err) != SQLITE_OK ||
+	    (version >= 1 && version <= 4 &&
+	    sqlite3_exec(s->db, sq_upgrade_4, NULL, NULL, &err) != SQLITE_OK) ||
+	    sqlite3_exec(s->db, "PRAGMA user_version = 5", NULL, NULL, &err) != SQLITE_OK ||
 	    sqlite3_exec(s->db, "COMMIT", NULL, NULL, &err) != SQLITE_OK)
 		goto fail;
 	return 0;
@@ -681,6 +725,7 @@ sq_down(void *db)
 const struct store_backend store_sqlite = {
 	.name = "sqlite",
 	.shared = 0,
+	.defers_rows = 1,
 	.open = sq_open,
 	.close = sq_close,
 	.begin = sq_begin,

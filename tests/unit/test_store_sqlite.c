@@ -1,8 +1,9 @@
 /*
  * Unit tests of what is SQLite's own in the store (store_sqlite.c): WAL
  * mode and the schema version, refusing a newer schema, upgrading an old
- * one, a second connection holding the write lock, and the wake file's
- * owner and mode.  What every backend must do is in test_store.c.
+ * one, a second connection holding the write lock, the wake file's
+ * owner and mode, and progress updates written as their events alone
+ * (store.h, "Rows that wait").  What every backend must do is in test_store.c.
  */
 #include "config.h"
 
@@ -55,7 +56,7 @@ test_open(void)
 	sqlite3_finalize(st);
 	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
 	sqlite3_step(st);
-	is_int(sqlite3_column_int(st, 0), 4, "user_version is 4");
+	is_int(sqlite3_column_int(st, 0), 5, "user_version is 5");
 	sqlite3_finalize(st);
 	sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
 	sqlite3_close(db);
@@ -63,7 +64,7 @@ test_open(void)
 	    strstr(cause, "schema version 99") != NULL, "a newer schema is refused");
 	free(cause);
 	sqlite3_open(dbpath, &db);
-	sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA user_version = 5", NULL, NULL, NULL);
 	sqlite3_close(db);
 	return s;
 }
@@ -144,6 +145,97 @@ test_busy(struct store *s)
 }
 
 /* The wake file, made by the store, has the database's owner and mode. */
+/* What the job's row itself holds, straight from the database: "progress|offset|state". */
+static void
+raw_row(const char *id, char *out, size_t n)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char sql[200];
+
+	snprintf(out, n, "none");
+	snprintf(sql, sizeof sql, "SELECT progress || '|' || out_offset || '|' || state"
+	    " FROM jobs WHERE id = '%s'", id);
+	sqlite3_open(dbpath, &db);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* Commits one progress update of job id at offset off, its row allowed to wait. */
+static int
+waiting_progress(struct store *s, const char *id, int pct, int64_t off, int logs)
+{
+	struct job_change c;
+	char json[100], msg[20];
+
+	snprintf(msg, sizeof msg, "at %d", pct);
+	snprintf(json, sizeof json, "{\"progress\":%d,\"message\":\"%s\",\"step\":null,"
+	    "\"eta_s\":7}", pct, msg);
+	job_change_init(&c);
+	c.progress = pct;
+	c.message = msg;
+	c.eta_s = 7;
+	c.event_kind = "progress";
+	c.event_json = json;
+	c.out_offset = off;
+	c.out_skip = 0;
+	c.log_count = logs;
+	c.defer_row = 1;
+	if (store_batch_begin(s) != 0 || store_batch_change(s, id, &c) != 0)
+		return -1;
+	return store_batch_commit(s, NULL, NULL);
+}
+
+/* Progress updates that leave the row alone, read back as if they had written it. */
+static void
+test_rows_wait(struct store *s)
+{
+	const char *id = "cccccccccccccccccccccccccccccccc";
+	struct store_admit any = { 10, NULL, 0 };
+	struct job_change c;
+	struct job j;
+	char raw[100];
+	long keeper;
+	int64_t start;
+
+	store_job_insert(s, id, "t", "{}", "[]", &any);
+	job_change_init(&c);
+	c.state = "running";
+	c.progress = 10;
+	c.message = "ten";
+	c.out_offset = 100;
+	c.log_count = 0;
+	is_int(store_job_change(s, id, &c, NULL), 0, "a running job at 10 %, offset 100");
+	is_int(waiting_progress(s, id, 20, 200, 0), 0, "a progress update whose row may wait");
+	raw_row(id, raw, sizeof raw);
+	is_str(raw, "10.0|100|running", "the row itself is left as it was");
+	job_init(&j);
+	is_int(store_job_get(s, id, &j), 0, "the job reads");
+	ok(j.progress == 20 && j.eta_s == 7 && j.out_offset == 200 && j.out_skip == 0,
+	    "with the update's progress, ETA and offset");
+	is_str(j.message, "at 20", "and its message");
+	job_clear(&j);
+	is_int(waiting_progress(s, id, 30, 300, 1), 0, "an update whose log count moved");
+	raw_row(id, raw, sizeof raw);
+	is_str(raw, "30.0|300|running", "writes the row: the count is not in the event");
+	is_int(waiting_progress(s, id, 40, 400, 1), 0, "another that may wait");
+	raw_row(id, raw, sizeof raw);
+	is_str(raw, "30.0|300|running", "waits");
+	is_int(store_job_cancel(s, id, &keeper, &start), 0, "the job is cancelled");
+	raw_row(id, raw, sizeof raw);
+	is_str(raw, "40.0|400|cancelled", "and its row took in the waiting update first");
+	job_init(&j);
+	ok(store_job_get(s, id, &j) == 0 && j.progress == 40 && strcmp(j.state, "cancelled") == 0,
+	    "it reads cancelled at 40 %");
+	job_clear(&j);
+	is_int(waiting_progress(s, id, 50, 500, 1), 0, "an update after the cancel");
+	raw_row(id, raw, sizeof raw);
+	is_str(raw, "40.0|400|cancelled", "writes nothing");
+}
+
 static void
 test_wake_file(void)
 {
@@ -165,6 +257,7 @@ main(void)
 	is_int(store_job_insert(s, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "t", "{}", "[]", &any), 0,
 	    "a job to change");
 	test_busy(s);
+	test_rows_wait(s);
 	test_wake_file();
 	test_upgrade();
 	store_close(s);
