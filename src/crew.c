@@ -220,7 +220,8 @@ crew_remove(struct crew *c, size_t i)
 	runner_free(m->r);
 	free(m);
 	c->all[i] = c->all[--c->n];
-	c->all[i]->at = i;
+	if (i < c->n)
+		c->all[i]->at = i;
 	c->freed = 1;
 }
 
