@@ -45,10 +45,11 @@
 /*
  * A job's row is written at least this often while it reports progress
  * (ms); in between, a progress update may be its event alone (store.h,
- * "Rows that wait"): rewriting the row each time was a third of the
- * worker's CPU at 1,000 jobs x 1/s (bench/README.md).
+ * "Rows that wait"): rewriting the row each time cost the worker 10-15 %
+ * more at 1,000 jobs x 1/s even when it was written every 5 s
+ * (bench/README.md).  Readers never need it sooner.
  */
-#define RUNNER_ROW_MS 5000
+#define RUNNER_ROW_MS 60000
 
 struct run {
 	const struct config *cfg;

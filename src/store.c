@@ -391,45 +391,21 @@ store_own(int64_t v)
 }
 
 /*
- * Rows that wait (store.h): 0 if change c, a progress update, may leave
- * job id's row as it is (what its position says besides the offset is
- * what the row says), 2 if it must write the row, 1 if the job has ended,
- * -1 on error.
+ * Rows that wait (store.h): writes progress update c as its event alone,
+ * with its position, if the job runs and nothing else of the position
+ * moved: 0 if it did, 2 if the row must be written instead, -1.
  */
-static int
-store_row_same(struct store *s, const char *id, const struct job_change *c)
-{
-	struct store_rows *r = QUERY(s, SQL_ROW_SAME, STORE_TEXT(id));
-	const char *result;
-	int rc;
-
-	if (r == NULL)
-		return -1;
-	if ((rc = s->be->step(r)) <= 0) {
-		s->be->finish(r);
-		return rc < 0 ? -1 : 1;
-	}
-	result = s->be->text(r, 4);
-	rc = c->out_skip > 0 || s->be->integer(r, 0) != 0 ||
-	    (c->log_count >= 0 && c->log_count != s->be->integer(r, 1)) ||
-	    (c->log_dropped >= 0 && c->log_dropped != s->be->integer(r, 2)) ||
-	    (c->steps_refused >= 0 && c->steps_refused != s->be->integer(r, 3)) ||
-	    (c->out_result != NULL && (result == NULL || strcmp(result, c->out_result) != 0)) ?
-	    2 : 0;
-	s->be->finish(r);
-	return rc;
-}
-
-/* Writes progress update c as its event alone, with its position: 0, 1 (ended), 2 (it may not), -1. */
 static int
 store_apply_event_only(struct store *s, const char *id, const struct job_change *c)
 {
-	int rc = store_row_same(s, id, c);
+	int64_t added = 0;
 
-	if (rc != 0)
-		return rc;
-	return store_run(s, QUERY(s, SQL_ADD_EVENT_AT, STORE_TEXT(id), STORE_TEXT(c->event_kind),
-	    STORE_TEXT(c->event_json), STORE_REAL(store_now()), store_own(c->out_offset)), NULL);
+	if (store_run(s, QUERY(s, SQL_ADD_EVENT_AT, STORE_TEXT(id), STORE_TEXT(c->event_kind),
+	    STORE_TEXT(c->event_json), STORE_REAL(store_now()), store_own(c->out_offset),
+	    store_own(c->out_skip), store_own(c->log_count), store_own(c->log_dropped),
+	    store_own(c->steps_refused), STORE_TEXT(c->out_result)), &added) != 0)
+		return -1;
+	return added == 1 ? 0 : 2;
 }
 
 /* Applies a change inside the caller's transaction: 0, 1 if the job has ended (nothing written), -1. */

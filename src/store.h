@@ -17,16 +17,17 @@
  * advisory lock on PostgreSQL, whose sequences are taken before commit).
  *
  * Rows that wait (SQLite: store_backend.h, defers_rows).  A progress update
- * within a few seconds of its job row's last write may be written as its
- * event alone, with the position the worker has read to (`off`): the row
- * keeps older progress, message, ETA and position.  Such an event is the
- * newest of its job with an `off` past the row's, and every statement
- * that reads a job takes those four from it then, in the same read: the
- * snapshot is still exactly "everything up to that id", and a successor
- * worker resumes after the last line committed.  Only a change that moves
- * nothing else may wait (its counts, result and cut-line state equal the
- * row's: SQL_ROW_SAME); every other change writes the row, with the
- * newest progress; a cancel or a reaping folds the event into the row.
+ * may be written as its event alone, with the position the worker has
+ * read to (`off`): the row keeps older progress, message, ETA and
+ * position (the worker writes it at least once a minute while a job
+ * reports).  Such an event is the newest of its job with an `off` past the
+ * row's, and every statement that reads a job takes those four from it
+ * then, in the same read: the snapshot is still exactly "everything up to
+ * that id", and a successor worker resumes after the last line committed.
+ * Only a change that moves nothing else may wait (its counts, result and
+ * cut-line state are the row's: SQL_ADD_EVENT_AT checks); every other
+ * change writes the row, with the newest progress; a cancel or a reaping
+ * folds the event into the row first.
  *
  * Job states: queued -> running -> succeeded | failed | cancelled, and
  * queued -> cancelled.  The final transition always writes an `end` event.

@@ -31,7 +31,7 @@ enum store_sql {
 	SQL_HOSTS_LOST, SQL_HOST_JOBS, SQL_REQUEUE, SQL_HOST_FORGET,
 	SQL_FILE_DELETE, SQL_FILE_PART_ADD, SQL_FILE_PART, SQL_FILE_NAMES, SQL_GC_FILES,
 	SQL_ARTIFACT_NAMES, SQL_BATCH_JOBS, SQL_BATCH_EVENTS, SQL_TYPE_RUNNING,
-	SQL_CHANGE_LIGHT, SQL_ADD_EVENT, SQL_ROW_SAME, SQL_ADD_EVENT_AT, SQL_FOLD,
+	SQL_CHANGE_LIGHT, SQL_ADD_EVENT, SQL_ADD_EVENT_AT, SQL_FOLD,
 	SQL_COUNT
 };
 
@@ -84,8 +84,8 @@ struct store_backend {
 	int shared;
 	/*
 	 * 1 if a progress update may be written as its event alone, carrying
-	 * the job's position (SQL_ADD_EVENT_AT), the job's row left as it was
-	 * (SQL_ROW_SAME says whether it may), and the backend's texts that
+	 * the job's position, the job's row left as it was (SQL_ADD_EVENT_AT,
+	 * which writes nothing where it may not), and the backend's texts that
 	 * read jobs take the newer values from that event (store.h, "Rows
 	 * that wait").  SQLite: a row rewritten per update was a third of the
 	 * worker's time.

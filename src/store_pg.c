@@ -148,7 +148,6 @@ static const char *pg_sql[SQL_COUNT] = {
 	[SQL_ADD_EVENT] = "INSERT INTO events (job_id, kind, data, t)"
 	    " VALUES ($1, $2, $3, $4)",
 	/* Every row is written (defers_rows is 0): these are never run. */
-	[SQL_ROW_SAME] = "SELECT 0 WHERE false",
 	[SQL_ADD_EVENT_AT] = "SELECT 0 WHERE false",
 	[SQL_FOLD] = "SELECT 0 WHERE false",
 	[SQL_RUNNING] = "SELECT id FROM jobs WHERE state = 'running' AND host = $1 LIMIT 256",

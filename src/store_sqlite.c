@@ -205,11 +205,17 @@ static const char *sq_sql[SQL_COUNT] = {
 	/* The same when the caller needs no seq: RETURNING costs a table of its own. */
 	[SQL_ADD_EVENT] = "INSERT INTO events (job_id, kind, data, t)"
 	    " VALUES (?1, ?2, ?3, ?4)",
-	/* Rows that wait (store.h): may a progress update leave the row alone? */
-	[SQL_ROW_SAME] = "SELECT out_skip, log_count, log_dropped, steps_refused, out_result"
-	    " FROM jobs WHERE id = ?1 AND state IN ('queued', 'running')",
+	/*
+	 * Rows that wait (store.h): the event alone, if the job runs and what
+	 * the position says besides the offset (?6-?10) is what its row says;
+	 * else nothing (the caller writes the row).
+	 */
 	[SQL_ADD_EVENT_AT] = "INSERT INTO events (job_id, kind, data, t, off)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5)",
+	    " SELECT ?1, ?2, ?3, ?4, ?5 FROM jobs WHERE id = ?1 AND state IN ('queued', 'running')"
+	    " AND out_skip = 0 AND coalesce(?6, 0) = 0 AND log_count = coalesce(?7, log_count)"
+	    " AND log_dropped = coalesce(?8, log_dropped)"
+	    " AND steps_refused = coalesce(?9, steps_refused)"
+	    " AND (?10 IS NULL OR out_result IS ?10)",
 	/* ... and the row takes in its newest waiting event (before a cancel, a reaping). */
 	[SQL_FOLD] = "UPDATE jobs SET (progress, message, eta_s, out_offset, out_skip) ="
 	    " (SELECT json_extract(d.data, '$.progress'), json_extract(d.data, '$.message'),"

@@ -1,6 +1,6 @@
 #!/bin/bash
-# Rows that wait (src/store.h): within 5 s of its job's row being written,
-# a progress update is stored as its event alone, with where the worker had
+# Rows that wait (src/store.h): within a minute of its job's row being
+# written, a progress update is stored as its event alone, with where the worker had
 # read the handler's output to; every read of the job takes the newer
 # values from that event, and a successor worker resumes after it.
 #   - a job prints 300 progress updates and nothing else, every one stored
