@@ -87,8 +87,8 @@ struct store_backend {
 	 * the job's position, the job's row left as it was (SQL_ADD_EVENT_AT,
 	 * which writes nothing where it may not), and the backend's texts that
 	 * read jobs take the newer values from that event (store.h, "Rows
-	 * that wait").  SQLite: a row rewritten per update was a third of the
-	 * worker's time.
+	 * that wait").  SQLite: a row rewritten per update was about a quarter
+	 * of the worker's time (bench/README.md).
 	 */
 	int defers_rows;
 	/* Connects to (creating, migrating) the database; NULL with *cause set. */
